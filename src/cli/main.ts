@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { serve } from './serve.js';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+const program = new Command()
+  .name('seatkeeper')
+  .description('Seatkeeper, a self-hosted concurrent-license server');
+
+program
+  .command('serve')
+  .description('run the server')
+  .option('--port <n>', 'port to listen on', port, Number(process.env.SEATKEEPER_PORT ?? 7070))
+  .option('--host <addr>', 'address to listen on', process.env.SEATKEEPER_HOST ?? '127.0.0.1')
+  .option('--data <dir>', 'directory of the embedded SQLite database', process.env.SEATKEEPER_DATA ?? './data')
+  .option('--database <url>', 'PostgreSQL URL (cluster mode); overrides --data', process.env.SEATKEEPER_DATABASE_URL)
+  .option('--demo', 'load the demo account built from the five source systems', false)
+  .option('--public-url <url>', 'base URL clients reach this server at (for links in answers)', process.env.SEATKEEPER_PUBLIC_URL)
+  .option('--log-level <level>', 'fatal, error, warn, info, debug', process.env.SEATKEEPER_LOG_LEVEL ?? 'warn')
+  .action(async (o: { port: number; host: string; data: string; database?: string; demo: boolean; publicUrl?: string; logLevel: string }) => {
+    await serve({
+      port: o.port, host: o.host, data: o.data, database: o.database ?? null, demo: o.demo,
+      publicUrl: o.publicUrl ?? null, logLevel: o.logLevel, tickMs: 250,
+    });
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`seatkeeper: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

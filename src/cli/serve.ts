@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { buildApp } from '../server/app.js';
+import { createAccount } from '../server/plugins/accounts.js';
+import { openStore } from '../store/open.js';
+import { loadDemo } from './demo.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  data: string;
+  database: string | null;
+  demo: boolean;
+  publicUrl: string | null;
+  logLevel: string;
+  tickMs: number;
+}
+
+/** `seatkeeper serve`: open the store, bootstrap an empty one, recover sessions, listen. */
+export async function serve(o: ServeOptions): Promise<void> {
+  const { store, describe } = await openStore({ data: o.data, database: o.database });
+  const publicUrl = o.publicUrl ?? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
+  const app = await buildApp({
+    store,
+    logger: { level: o.logLevel },
+    config: { operatorKey: process.env.SEATKEEPER_OPERATOR_KEY || null, publicUrl },
+  });
+  const { ctx } = app;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+
+  if ((await store.countAccounts()) === 0) {
+    const password = process.env.SEATKEEPER_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
+    await createAccount(ctx, 'default', process.env.TZ || 'UTC', { username: 'admin', password });
+    out('Created account "default" with owner "admin".');
+    if (!process.env.SEATKEEPER_ADMIN_PASSWORD) out(`  Password (shown once): ${password}`);
+  }
+  if (o.demo) {
+    const password = process.env.SEATKEEPER_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
+    const demo = await loadDemo(ctx, password);
+    if (demo) {
+      out('Loaded the demo account "demo": users admin, alice, bob, carol, support1.');
+      if (!process.env.SEATKEEPER_ADMIN_PASSWORD) out(`  Their password (shown once): ${password}`);
+      for (const e of demo.endpoints) out(`  Endpoint ${e.name}: ${publicUrl}/display/${e.key}`);
+    }
+  }
+
+  const recovered = await ctx.service.recover();
+  const timer = setInterval(() => {
+    ctx.service.tick().catch((err: unknown) => app.log.error({ err }, 'timed work failed'));
+  }, o.tickMs);
+
+  await app.listen({ port: o.port, host: o.host });
+  out(`Seatkeeper listening on ${publicUrl} (${describe}; ${recovered} live sessions recovered)`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    await app.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}

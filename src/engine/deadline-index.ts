@@ -1,0 +1,105 @@
+/**
+ * A min-heap of deadlines with a map from key to heap slot (etcd's lessor pattern): a
+ * heartbeat moves one deadline in O(log n), and the expiry loop finds what is due without
+ * scanning. The index only *detects*; the caller acts on what `popDue` returns, a bounded
+ * number at a time.
+ */
+export class DeadlineIndex<K> {
+  private readonly heap: { key: K; at: number }[] = [];
+  private readonly slot = new Map<K, number>();
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  has(key: K): boolean {
+    return this.slot.has(key);
+  }
+
+  deadline(key: K): number | undefined {
+    const i = this.slot.get(key);
+    return i === undefined ? undefined : this.heap[i]?.at;
+  }
+
+  /** Insert or move `key` to deadline `at`. */
+  set(key: K, at: number): void {
+    const i = this.slot.get(key);
+    if (i === undefined) {
+      this.heap.push({ key, at });
+      this.slot.set(key, this.heap.length - 1);
+      this.up(this.heap.length - 1);
+      return;
+    }
+    const entry = this.heap[i]!;
+    const old = entry.at;
+    entry.at = at;
+    if (at < old) this.up(i);
+    else this.down(i);
+  }
+
+  delete(key: K): boolean {
+    const i = this.slot.get(key);
+    if (i === undefined) return false;
+    const last = this.heap.pop()!;
+    this.slot.delete(key);
+    if (i < this.heap.length) {
+      this.heap[i] = last;
+      this.slot.set(last.key, i);
+      this.up(i);
+      this.down(i);
+    }
+    return true;
+  }
+
+  /** The earliest deadline, if any. */
+  peek(): { key: K; at: number } | undefined {
+    const top = this.heap[0];
+    return top ? { key: top.key, at: top.at } : undefined;
+  }
+
+  /** Remove and return up to `max` keys whose deadline is at or before `now`, earliest first. */
+  popDue(now: number, max: number): K[] {
+    const due: K[] = [];
+    while (due.length < max) {
+      const top = this.heap[0];
+      if (!top || top.at > now) break;
+      due.push(top.key);
+      this.delete(top.key);
+    }
+    return due;
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.at <= h[i]!.at) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.at < h[m]!.at) m = l;
+      if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+      if (m === i) return;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    const h = this.heap;
+    const x = h[a]!;
+    const y = h[b]!;
+    h[a] = y;
+    h[b] = x;
+    this.slot.set(y.key, a);
+    this.slot.set(x.key, b);
+  }
+}

@@ -1,0 +1,97 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import type { Store } from '../store/types.js';
+import { type Clock, systemClock } from './deps.js';
+import { EventHub } from './event-hub.js';
+import { LeaseService } from './lease-service.js';
+import { createMetrics } from './metrics.js';
+import { installProblemHandlers } from './problems.js';
+import type { Ctx, ServerConfig } from './context.js';
+import { opsRoutes } from './plugins/ops.js';
+import { accountRoutes } from './plugins/accounts.js';
+import { settingsRoutes } from './plugins/settings.js';
+import { peopleRoutes } from './plugins/people.js';
+import { catalogRoutes } from './plugins/catalog.js';
+import { leaseRoutes } from './plugins/leases.js';
+import { sessionRoutes } from './plugins/sessions.js';
+
+export interface AppDeps {
+  store: Store;
+  clock?: Clock;
+  config?: Partial<ServerConfig>;
+  logger?: boolean | { level: string };
+}
+
+export type App = FastifyInstance & { ctx: Ctx };
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  operatorKey: null,
+  loginRateLimit: 10,
+  tokenTtlMs: 7 * 24 * 3600 * 1000,
+  bodyLimit: 64 * 1024,
+  publicUrl: '',
+  sseKeepAliveMs: 15_000,
+};
+
+/**
+ * Builds the HTTP app without listening (tests call `inject`). Timed work is not started
+ * here: the caller runs `app.ctx.service.tick()` on a timer (the CLI) or by hand (tests).
+ */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const config: ServerConfig = { ...DEFAULT_CONFIG, ...deps.config };
+  const clock = deps.clock ?? systemClock;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    // Request ids in logs, never taken from the client.
+    genReqId: (() => {
+      let n = 0;
+      return () => `req-${(++n).toString(36)}`;
+    })(),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly (a string is not a number); query strings and path
+  // parameters are text by nature and are coerced.
+  const bodyAjv = addFormats.default(new Ajv({ allErrors: false, coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false }));
+  const paramAjv = addFormats.default(new Ajv({ allErrors: false, coerceTypes: true, useDefaults: true, removeAdditional: false, strict: false }));
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema));
+
+  installProblemHandlers(app);
+
+  const hub = new EventHub();
+  let service: LeaseService | null = null;
+  const metrics = createMetrics(() => service?.deadlines.size ?? 0);
+  service = new LeaseService(deps.store, clock, hub, metrics, {
+    expiryBatch: 500,
+    tickBudgetMs: 200,
+    manageUrl: `${config.publicUrl}/console/#/leases?mine=1`,
+  });
+  const ctx: Ctx = { store: deps.store, clock, service, hub, metrics, config };
+
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Seatkeeper API', version: '1.0.0', description: 'Concurrent-license server. See API.md for the contract.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(opsRoutes, { ctx });
+  await app.register(accountRoutes, { ctx, prefix: '/v1' });
+  await app.register(settingsRoutes, { ctx, prefix: '/v1' });
+  await app.register(peopleRoutes, { ctx, prefix: '/v1' });
+  await app.register(catalogRoutes, { ctx, prefix: '/v1' });
+  await app.register(leaseRoutes, { ctx, prefix: '/v1' });
+  await app.register(sessionRoutes, { ctx, prefix: '/v1' });
+
+  const out = app as unknown as App;
+  out.ctx = ctx;
+  return out;
+}

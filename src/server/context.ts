@@ -1,0 +1,37 @@
+import type { Store } from '../store/types.js';
+import type { Principal } from './auth.js';
+import type { Clock } from './deps.js';
+import type { EventHub } from './event-hub.js';
+import type { LeaseService } from './lease-service.js';
+import type { Metrics } from './metrics.js';
+
+export interface ServerConfig {
+  /** Operator key for POST /v1/accounts; unset disables account creation over HTTP. */
+  operatorKey: string | null;
+  /** Login attempts per minute per client address. */
+  loginRateLimit: number;
+  /** Lifetime of a login token (ms). */
+  tokenTtlMs: number;
+  /** Largest accepted request body (bytes). */
+  bodyLimit: number;
+  /** Public base URL, for links in answers (manageUrl, displayUrl). */
+  publicUrl: string;
+  /** SSE keep-alive comment interval (ms). */
+  sseKeepAliveMs: number;
+}
+
+/** What every route plugin is given: the app's collaborators, built once by `buildApp`. */
+export interface Ctx {
+  store: Store;
+  clock: Clock;
+  service: LeaseService;
+  hub: EventHub;
+  metrics: Metrics;
+  config: ServerConfig;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}

@@ -1,0 +1,48 @@
+import type { LeaseEvent } from '../store/types.js';
+
+type Listener = (e: LeaseEvent) => void;
+
+/**
+ * In-process fan-out of lease events to the SSE streams of this server. Events are first
+ * written by the store (with their `seq`), so a stream that connects late or reconnects
+ * replays from the store and then follows the hub.
+ */
+export class EventHub {
+  private readonly byLease = new Map<string, Set<Listener>>();
+  private readonly byAccount = new Map<string, Set<Listener>>();
+
+  subscribeLease(leaseId: string, fn: Listener): () => void {
+    return add(this.byLease, leaseId, fn);
+  }
+
+  subscribeAccount(accountId: string, fn: Listener): () => void {
+    return add(this.byAccount, accountId, fn);
+  }
+
+  publish(events: readonly LeaseEvent[]): void {
+    for (const e of events) {
+      for (const fn of this.byLease.get(e.leaseId) ?? []) fn(e);
+      for (const fn of this.byAccount.get(e.accountId) ?? []) fn(e);
+    }
+  }
+
+  get listeners(): number {
+    let n = 0;
+    for (const s of this.byLease.values()) n += s.size;
+    for (const s of this.byAccount.values()) n += s.size;
+    return n;
+  }
+}
+
+function add(map: Map<string, Set<Listener>>, key: string, fn: Listener): () => void {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (set.size === 0) map.delete(key);
+  };
+}

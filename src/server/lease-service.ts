@@ -1,0 +1,244 @@
+/**
+ * The imperative shell around the lease rules: it generates ids and secrets, asks the store
+ * for atomic decisions, keeps the heartbeat deadlines in memory (a heartbeat writes
+ * nothing), runs the timed actions, and hands the resulting events to the hub.
+ */
+import { DeadlineIndex } from '../engine/deadline-index.js';
+import { heartbeatPolicy } from '../engine/seat.js';
+import type { Hold } from '../engine/types.js';
+import { ApiError } from '../errors.js';
+import type { Lease, LeaseEvent, Product, Requester, Session, Store, User } from '../store/types.js';
+import type { Principal } from './auth.js';
+import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from './deps.js';
+import type { EventHub } from './event-hub.js';
+import type { Metrics } from './metrics.js';
+import { leaseJson } from './serialize.js';
+
+export interface AcquireInput {
+  product?: string | undefined;
+  device?: string | undefined;
+  user?: string | undefined;
+  clientType?: string | undefined;
+  channel?: string | undefined;
+  platform?: string | undefined;
+  join?: string | undefined;
+  hold?: Hold | undefined;
+  standby?: boolean | undefined;
+  meta?: object | undefined;
+}
+
+export interface ServiceOptions {
+  /** Sessions expired per store transaction. */
+  expiryBatch: number;
+  /** Longest a tick may keep expiring before it yields to requests (ms). */
+  tickBudgetMs: number;
+  /** Where a refused user can end one of their leases. */
+  manageUrl: string;
+}
+
+export class LeaseService {
+  readonly deadlines = new DeadlineIndex<string>();
+  /** Deadlines not yet written back, for stores shared by several servers. */
+  private readonly pendingTouches = new Map<string, number>();
+  private ticking: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly hub: EventHub,
+    private readonly metrics: Metrics,
+    private readonly opts: ServiceOptions,
+  ) {}
+
+  /** Restart recovery: every live session gets a full timeout window from now. */
+  async recover(): Promise<number> {
+    const now = this.clock.now();
+    const live = await this.store.recoverSessions(now);
+    for (const s of live) this.deadlines.set(s.id, now + s.timeout * 1000);
+    return live.length;
+  }
+
+  async acquire(p: Principal, input: AcquireInput): Promise<{ lease: Lease; session: Session; token: string; expiresAt: number }> {
+    const now = this.clock.now();
+    const { product, endpointId } = await this.resolveProduct(p, input);
+    const user = await this.resolveUser(p, input);
+    if (input.standby) throw new ApiError('bad-request', 'standby leases are not available in this version', { field: 'standby' });
+    const policy = heartbeatPolicy(product, input.clientType ?? null);
+    const token = newSecret('sss');
+    const outcome = await this.store.acquire(
+      {
+        accountId: p.accountId,
+        product,
+        user,
+        endpointId,
+        device: input.device ?? null,
+        clientType: input.clientType ?? null,
+        channel: input.channel ?? null,
+        platform: input.platform ?? null,
+        join: input.join ?? null,
+        hold: input.hold ?? 'heartbeat',
+        meta: (input.meta as Record<string, unknown> | undefined) ?? null,
+        newLease: { id: newId('lse', now), joinCode: newJoinCode() },
+        session: { id: newId('ses', now), tokenHash: hashToken(token), interval: policy.interval, timeout: policy.timeout },
+      },
+      now,
+    );
+    switch (outcome.kind) {
+      case 'granted': {
+        const expiresAt = now + outcome.session.timeout * 1000;
+        this.deadlines.set(outcome.session.id, expiresAt);
+        this.metrics.grants.inc({ product: product.key, lease: outcome.created ? 'new' : 'shared' });
+        this.publish(outcome.events);
+        return { lease: outcome.lease, session: outcome.session, token, expiresAt };
+      }
+      case 'unknown-join-code':
+        throw new ApiError('not-found', 'no live lease has this join code', { field: 'join' });
+      case 'no-seat':
+      case 'user-limit': {
+        this.metrics.refusals.inc({ product: product.key, code: outcome.kind });
+        const detail =
+          outcome.kind === 'no-seat'
+            ? `all ${outcome.capacity} seats of ${product.key} are in use`
+            : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
+        throw new ApiError(outcome.kind, detail, {
+          product: product.key,
+          inUse: outcome.inUse,
+          capacity: outcome.capacity,
+          // A seat abandoned by a crashed client is freed within one heartbeat timeout.
+          retryAfter: product.heartbeat.timeout,
+          ownLeases: outcome.ownLeases.map(leaseJson),
+          manageUrl: this.opts.manageUrl,
+          ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
+        });
+      }
+    }
+  }
+
+  /** Checks the session token and moves the deadline; the store is only read. */
+  async heartbeat(sessionId: string, token: string): Promise<{ expiresAt: number; lease: Lease }> {
+    const hb = await this.store.heartbeat(sessionId);
+    const session = this.checkToken(hb.session, sessionId, token);
+    if (hb.kind === 'ended') {
+      this.deadlines.delete(sessionId);
+      throw new ApiError('session-ended', `the session has ended (${hb.reason}); start a new one`, { reason: hb.reason });
+    }
+    const expiresAt = this.clock.now() + session.timeout * 1000;
+    this.deadlines.set(sessionId, expiresAt);
+    if (this.store.shared) this.pendingTouches.set(sessionId, expiresAt);
+    this.metrics.heartbeats.inc();
+    return { expiresAt, lease: hb.lease };
+  }
+
+  /** The client closed its session (DELETE /v1/sessions/{id}). */
+  async closeSession(sessionId: string, token: string): Promise<void> {
+    const hb = await this.store.heartbeat(sessionId);
+    this.checkToken(hb.session, sessionId, token);
+    this.deadlines.delete(sessionId);
+    this.pendingTouches.delete(sessionId);
+    if (hb.kind === 'ended') return;
+    this.publish(await this.store.endSession(sessionId, 'ended', this.clock.now()));
+  }
+
+  /** Authenticates a session token for the event stream; returns the session. */
+  async sessionFor(sessionId: string, token: string): Promise<Session> {
+    const hb = await this.store.heartbeat(sessionId);
+    return this.checkToken(hb.session, sessionId, token);
+  }
+
+  async release(accountId: string, leaseId: string): Promise<Lease | undefined> {
+    const r = await this.store.releaseLease(accountId, leaseId, this.clock.now());
+    if (!r) return undefined;
+    this.publish(r.events);
+    return r.lease;
+  }
+
+  publish(events: readonly LeaseEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'lease.ended') this.metrics.leasesEnded.inc({ reason: String(e.data.reason) });
+    }
+    this.hub.publish(events);
+  }
+
+  /**
+   * One pass of the timed work: expire sessions whose deadline passed (bounded batches,
+   * yielding between them so that a mass expiry cannot starve heartbeats), then fire lease
+   * timers (linger, daily reset). Overlapping calls share one pass.
+   */
+  tick(): Promise<void> {
+    if (!this.ticking) {
+      this.ticking = this.runTick().finally(() => {
+        this.ticking = null;
+      });
+    }
+    return this.ticking;
+  }
+
+  private async runTick(): Promise<void> {
+    const started = this.clock.now();
+    await this.flushTouches();
+    for (;;) {
+      const now = this.clock.now();
+      const due = this.deadlines.popDue(now, this.opts.expiryBatch);
+      if (due.length === 0) break;
+      const { expired, events } = await this.store.expireSessions(due, now);
+      this.metrics.expired.inc(expired.length);
+      this.publish(events);
+      if (due.length < this.opts.expiryBatch || this.clock.now() - started > this.opts.tickBudgetMs) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (;;) {
+      const events = await this.store.fireLeaseTimers(this.clock.now(), 200);
+      this.publish(events);
+      if (events.length < 200) break;
+    }
+  }
+
+  private async flushTouches(): Promise<void> {
+    if (this.pendingTouches.size === 0) return;
+    const batch = new Map(this.pendingTouches);
+    this.pendingTouches.clear();
+    await this.store.touchSessions(batch);
+  }
+
+  private checkToken(session: Session | null, sessionId: string, token: string): Session {
+    if (!session) throw new ApiError('not-found', `no session ${sessionId}`);
+    if (!safeEqual(hashToken(token), session.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the session');
+    return session;
+  }
+
+  private async resolveProduct(p: Principal, input: AcquireInput): Promise<{ product: Product; endpointId: string | null }> {
+    if (p.kind === 'endpoint') {
+      if (!p.endpoint.enabled) throw new ApiError('endpoint-disabled', `endpoint ${p.endpoint.name} is disabled; an administrator can enable it`);
+      if (input.product !== undefined && input.product !== p.endpoint.product) {
+        throw new ApiError('bad-request', `this endpoint is for product ${p.endpoint.product}`, { field: 'product' });
+      }
+      const product = await this.store.getProduct(p.accountId, p.endpoint.productId);
+      if (!product) throw new ApiError('not-found', 'the endpoint product no longer exists');
+      return { product, endpointId: p.endpoint.id };
+    }
+    if (input.product === undefined) throw new ApiError('bad-request', 'body.product is required', { field: 'product' });
+    const product = await this.store.getProductByKey(p.accountId, input.product);
+    if (!product) throw new ApiError('bad-request', `unknown product ${input.product}`, { field: 'product' });
+    return { product, endpointId: null };
+  }
+
+  private async resolveUser(p: Principal, input: AcquireInput): Promise<Requester | null> {
+    if (p.kind === 'user') {
+      if (input.user !== undefined && input.user !== p.user.id && input.user !== p.user.username) {
+        throw new ApiError('forbidden', 'only service keys may start sessions for another user', { field: 'user' });
+      }
+      return requester(p.user);
+    }
+    if (input.user === undefined) return null;
+    if (p.kind === 'endpoint') throw new ApiError('forbidden', 'endpoint keys cannot act for a user', { field: 'user' });
+    const user =
+      (await this.store.getUser(p.accountId, input.user)) ??
+      (await this.store.findUserByUsername(p.accountId, input.user));
+    if (!user) throw new ApiError('bad-request', `unknown user ${input.user}`, { field: 'user' });
+    return requester(user);
+  }
+}
+
+function requester(u: User): Requester {
+  return { id: u.id, teams: u.teams, role: u.role, maxLeases: u.maxLeases };
+}

@@ -1,0 +1,101 @@
+import { Type } from 'typebox';
+import { ApiError } from '../../errors.js';
+import { canControl, canView, leasePermissions, selfId, type Principal } from '../auth.js';
+import { authHook, found, pageOf, type RoutePlugin } from './common.js';
+import { AcquireBody, IdParams, LeaseQuery, LeaseSchema, SessionSchema, UsageSchema, pageOf as pageSchema } from '../schemas.js';
+import { iso, leaseJson } from '../serialize.js';
+import type { Ctx } from '../context.js';
+import type { Lease } from '../../store/types.js';
+
+async function permissionsOf(ctx: Ctx, p: Principal) {
+  const account = found(await ctx.store.getAccount(p.accountId), 'account');
+  return leasePermissions(p, account);
+}
+
+/** A lease the caller may see, else 404 (never say that another's lease exists). */
+async function visibleLease(ctx: Ctx, p: Principal, id: string): Promise<{ lease: Lease; perms: Awaited<ReturnType<typeof permissionsOf>> }> {
+  const lease = await ctx.store.getLease(p.accountId, id);
+  const perms = await permissionsOf(ctx, p);
+  if (!lease || !canView(p, perms, lease)) throw new ApiError('not-found', `lease ${id} not found`);
+  return { lease, perms };
+}
+
+export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
+  app.addHook('preHandler', authHook(ctx));
+  const tags = ['leases'];
+
+  app.post(
+    '/leases',
+    {
+      schema: {
+        tags,
+        summary: 'Start a session, and a lease (a seat) if the seat model needs a new one',
+        body: AcquireBody,
+        response: { 201: Type.Object({ lease: LeaseSchema, session: SessionSchema }) },
+      },
+    },
+    async (req, reply) => {
+      const r = await ctx.service.acquire(req.principal, req.body);
+      return reply.code(201).send({
+        lease: leaseJson(r.lease),
+        session: {
+          id: r.session.id,
+          token: r.token,
+          heartbeatInterval: r.session.interval,
+          heartbeatTimeout: r.session.timeout,
+          expiresAt: iso(r.expiresAt),
+        },
+      });
+    },
+  );
+
+  app.get('/leases', { schema: { tags, summary: 'Leases the caller may view', querystring: LeaseQuery, response: { 200: pageSchema(LeaseSchema) } } }, async (req) => {
+    const p = req.principal;
+    const perms = await permissionsOf(ctx, p);
+    if (perms.view === 'none') throw new ApiError('forbidden', 'you may not view leases');
+    const { limit: _l, cursor: _c, ...filter } = req.query;
+    const page = await ctx.store.listLeases(
+      p.accountId,
+      { ...filter, ...(perms.view === 'own' && { onlyUser: selfId(p) ?? '\0' }) },
+      pageOf(req.query),
+    );
+    return { items: page.items.map(leaseJson), next: page.next };
+  });
+
+  app.get('/leases/:id', { schema: { tags, params: IdParams, response: { 200: LeaseSchema } } }, async (req) =>
+    leaseJson((await visibleLease(ctx, req.principal, req.params.id)).lease),
+  );
+
+  app.post(
+    '/leases/:id/release',
+    { schema: { tags, summary: 'Release (log out): ends the lease unless other sessions are alive', params: IdParams, response: { 200: LeaseSchema } } },
+    async (req) => {
+      const { lease, perms } = await visibleLease(ctx, req.principal, req.params.id);
+      if (!canControl(req.principal, perms, lease)) throw new ApiError('forbidden', 'you may not end this lease');
+      return leaseJson(found(await ctx.service.release(req.principal.accountId, lease.id), 'lease'));
+    },
+  );
+
+  app.get('/usage', { schema: { tags: ['usage'], summary: 'Seats per product and license', response: { 200: UsageSchema } } }, async (req) => {
+    const p = req.principal;
+    if (p.kind === 'endpoint') throw new ApiError('forbidden', 'endpoint keys cannot read usage');
+    const account = found(await ctx.store.getAccount(p.accountId), 'account');
+    const products = await ctx.store.usage(p.accountId, ctx.clock.now());
+    return {
+      products: products.map((u) => ({
+        product: u.product,
+        capacity: u.capacity,
+        inUse: u.inUse,
+        free: Math.max(0, u.capacity - u.inUse),
+        overage: u.overage,
+        flex: { inUse: 0, max: account.settings.flexMax },
+        ppu: { inUse: 0, balanceMinutes: account.settings.ppu.balanceMinutes },
+        queued: 0,
+        paused: 0,
+        standby: 0,
+        peakToday: u.peakToday,
+        licenses: u.licenses,
+      })),
+    };
+  });
+};

@@ -1,0 +1,37 @@
+import { isValidTimeZone } from '../../engine/daily-reset.js';
+import { ApiError } from '../../errors.js';
+import { requireAdmin } from '../auth.js';
+import { authHook, found, type RoutePlugin } from './common.js';
+import { SettingsPatch, SettingsSchema } from '../schemas.js';
+import { settingsJson } from '../serialize.js';
+
+export const settingsRoutes: RoutePlugin = async (app, { ctx }) => {
+  app.addHook('preHandler', authHook(ctx));
+
+  app.get('/settings', { schema: { tags: ['set-up'], summary: 'Account settings', response: { 200: SettingsSchema } } }, async (req) => {
+    requireAdmin(req.principal);
+    return settingsJson(found(await ctx.store.getAccount(req.principal.accountId), 'account'));
+  });
+
+  app.patch('/settings', { schema: { tags: ['set-up'], summary: 'Change account settings', body: SettingsPatch, response: { 200: SettingsSchema } } }, async (req) => {
+    requireAdmin(req.principal);
+    const b = req.body;
+    if (b.timezone !== undefined && !isValidTimeZone(b.timezone)) throw new ApiError('bad-request', `unknown time zone ${b.timezone}`, { field: 'timezone' });
+    const cur = found(await ctx.store.getAccount(req.principal.accountId), 'account');
+    const settings = {
+      ...cur.settings,
+      ...(b.dailyReset !== undefined && { dailyReset: b.dailyReset }),
+      ...(b.flexMax !== undefined && { flexMax: b.flexMax }),
+      ...(b.permissions !== undefined && { permissions: b.permissions }),
+      ...(b.alertRecipients !== undefined && { alertRecipients: b.alertRecipients }),
+      ...(b.alertCheckInterval !== undefined && { alertCheckInterval: b.alertCheckInterval }),
+      // The balance changes only through top-ups and debits, never by a settings write.
+      ppu: { ...cur.settings.ppu, ...(b.ppu?.enabled !== undefined && { enabled: b.ppu.enabled }) },
+    };
+    const next = await ctx.store.updateAccount(cur.id, { timezone: b.timezone ?? cur.timezone, settings });
+    if (next.timezone !== cur.timezone || settings.dailyReset !== cur.settings.dailyReset) {
+      await ctx.store.retimeDailyResets(cur.id, ctx.clock.now());
+    }
+    return settingsJson(next);
+  });
+};

@@ -1,0 +1,38 @@
+/**
+ * The smallest surface `SqlStore` needs from a database: statements with `?` placeholders,
+ * and a transaction that gives them exclusive, atomic effect. Each driver owns its
+ * connection and transaction handling, and nothing of it leaves the store.
+ */
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+  all<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Runs `fn` atomically. SQLite: one writer at a time (BEGIN IMMEDIATE). PostgreSQL: READ
+   * COMMITTED with row locks taken by the statements themselves; retried on serialization
+   * failures and deadlocks, so `fn` must be safe to run again.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs the migrations not yet applied, safely when several servers start at once. */
+  migrate(steps: readonly MigrationStep[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MigrationStep {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** A unique-constraint violation, which callers may retry after re-reading. */
+export function isUniqueViolation(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const code = (e as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

@@ -1,0 +1,281 @@
+/**
+ * Lease operations, each run inside one transaction by `SqlStore`. The rules come from the
+ * pure engine (`afterSessionLoss`, `orderCandidates`, …); this file only reads the facts
+ * those rules need and applies their decisions, in the same transaction, so that no other
+ * request can act on a stale view in between.
+ */
+import { orderCandidates } from '../../engine/acquisition.js';
+import { localDay, nextDailyReset } from '../../engine/daily-reset.js';
+import { afterSessionLoss, onExplicitRelease, onLeaseTimer, type LossDecision } from '../../engine/release.js';
+import { seatKey } from '../../engine/seat.js';
+import type { EndReason } from '../../engine/types.js';
+import type {
+  AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, ProductUsage,
+} from '../types.js';
+import type { Row, SqlExecutor } from './driver.js';
+import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
+
+const LEASE_SELECT = `SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM}`;
+
+async function leaseById(tx: SqlExecutor, id: string): Promise<Lease | undefined> {
+  const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.id = ?`, [id]);
+  return r && toLease(r);
+}
+
+async function ownLeases(tx: SqlExecutor, accountId: string, userId: string | null): Promise<Lease[]> {
+  if (userId === null) return [];
+  const rows = await tx.all<Row>(`${LEASE_SELECT} WHERE l.account_id = ? AND l.user_id = ? AND l.ended_at IS NULL ORDER BY l.id`, [accountId, userId]);
+  return rows.map(toLease);
+}
+
+async function productLoad(tx: SqlExecutor, productId: string, now: number): Promise<{ inUse: number; capacity: number }> {
+  const r = await tx.get<Row>(
+    `SELECT COALESCE(SUM(in_use), 0) AS in_use,
+            COALESCE(SUM(CASE WHEN (starts_at IS NULL OR starts_at <= ?) AND (expires_at IS NULL OR expires_at > ?) THEN seats ELSE 0 END), 0) AS capacity
+       FROM licenses WHERE product_id = ?`,
+    [now, now, productId],
+  );
+  return { inUse: num(r?.in_use ?? 0), capacity: num(r?.capacity ?? 0) };
+}
+
+export async function appendEvent(tx: SqlExecutor, accountId: string, leaseId: string, type: string, data: Record<string, unknown>, now: number): Promise<LeaseEvent> {
+  const r = await tx.get<Row>('INSERT INTO events (account_id, lease_id, type, data, at) VALUES (?, ?, ?, ?, ?) RETURNING seq', [
+    accountId, leaseId, type, JSON.stringify(data), now,
+  ]);
+  return { seq: num(r!.seq), accountId, leaseId, type, data, at: now };
+}
+
+export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number): Promise<AcquireOutcome> {
+  const { product } = req;
+  const userId = req.user?.id ?? null;
+
+  if (req.join !== null) {
+    const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.account_id = ? AND l.join_code = ? AND l.ended_at IS NULL`, [req.accountId, req.join]);
+    if (!r) return { kind: 'unknown-join-code' };
+    return attach(tx, toLease(r), req, now, false);
+  }
+
+  const key = seatKey(product.seatModel, userId, req.device);
+  if (key !== null) {
+    const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.product_id = ? AND l.seat_key = ? AND l.ended_at IS NULL`, [product.id, key]);
+    if (r) return attach(tx, toLease(r), req, now, false);
+  }
+
+  // The personal cap comes before any seat is considered (SPEC §4).
+  const cap = req.user?.maxLeases ?? null;
+  if (cap !== null) {
+    const own = await ownLeases(tx, req.accountId, userId);
+    if (own.length >= cap) {
+      return { kind: 'user-limit', ...(await productLoad(tx, product.id, now)), ownLeases: own, maxLeases: cap };
+    }
+  }
+
+  const licenses = (await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at FROM licenses WHERE product_id = ? ORDER BY id', [product.id])).map((r) => ({
+    id: str(r.id),
+    team: strOrNull(r.team_id),
+    platform: strOrNull(r.platform),
+    startsAt: numOrNull(r.starts_at),
+    expiresAt: numOrNull(r.expires_at),
+  }));
+  const who = { teams: req.user?.teams ?? [], mayBorrow: req.user !== null && req.user.role !== 'member' };
+  const candidates = orderCandidates(licenses, who, req.platform, now);
+
+  // Every seat below 100 % in preference order first, then overage seats. The WHERE clause
+  // makes the increment conditional: the database, not this code, decides there is room.
+  let granted: { license: string; kind: 'regular' | 'overage' } | null = null;
+  for (const [limit, kind] of [['seats', 'regular'], ['max_seats', 'overage']] as const) {
+    for (const c of candidates) {
+      if ((await tx.run(`UPDATE licenses SET in_use = in_use + 1 WHERE id = ? AND in_use < ${limit}`, [c.id])) === 1) {
+        granted = { license: c.id, kind };
+        break;
+      }
+    }
+    if (granted) break;
+  }
+  if (!granted) {
+    return { kind: 'no-seat', ...(await productLoad(tx, product.id, now)), ownLeases: await ownLeases(tx, req.accountId, userId) };
+  }
+
+  await tx.run(
+    `INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold,
+       sessions, client_type, channel, platform, meta, seat_key, started_at)
+     VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+    [req.newLease.id, req.accountId, product.id, granted.license, granted.kind, userId, req.device, req.endpointId,
+      req.newLease.joinCode, req.hold, req.clientType, req.channel, req.platform,
+      req.meta === null ? null : JSON.stringify(req.meta), key, now],
+  );
+  await recordPeak(tx, req.accountId, product.id, now);
+  const lease = (await leaseById(tx, req.newLease.id))!;
+  return attach(tx, lease, req, now, true);
+}
+
+async function attach(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number, created: boolean): Promise<AcquireOutcome> {
+  const s = req.session;
+  await tx.run(
+    `INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [s.id, lease.id, lease.accountId, s.tokenHash, req.clientType, s.interval, s.timeout, now, now + s.timeout * 1000],
+  );
+  // A new session cancels a pending linger or daily-reset timer; a session joined with
+  // hold=until-reset makes the whole lease survive the loss of its sessions (SPEC §3.3).
+  await tx.run(
+    `UPDATE leases SET sessions = sessions + 1, due_at = NULL, timer = NULL,
+            hold = CASE WHEN ? = 'until-reset' THEN 'until-reset' ELSE hold END WHERE id = ?`,
+    [req.hold, lease.id],
+  );
+  const session = {
+    id: s.id, leaseId: lease.id, accountId: lease.accountId, tokenHash: s.tokenHash, clientType: req.clientType,
+    interval: s.interval, timeout: s.timeout, startedAt: now, endedAt: null, endReason: null,
+  };
+  return { kind: 'granted', lease: (await leaseById(tx, lease.id))!, session, created, events: [] };
+}
+
+async function recordPeak(tx: SqlExecutor, accountId: string, productId: string, now: number): Promise<void> {
+  const a = await tx.get<Row>('SELECT timezone FROM accounts WHERE id = ?', [accountId]);
+  const r = await tx.get<Row>('SELECT COALESCE(SUM(in_use), 0) AS n FROM licenses WHERE product_id = ?', [productId]);
+  await tx.run(
+    `INSERT INTO daily_peaks (product_id, day, peak) VALUES (?, ?, ?)
+     ON CONFLICT (product_id, day) DO UPDATE SET peak = CASE WHEN excluded.peak > daily_peaks.peak THEN excluded.peak ELSE daily_peaks.peak END`,
+    [productId, localDay(now, str(a?.timezone ?? 'UTC')).label, num(r?.n ?? 0)],
+  );
+}
+
+export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<HeartbeatOutcome> {
+  const s = await db.get<Row>('SELECT * FROM sessions WHERE id = ?', [sessionId]);
+  if (!s) return { kind: 'ended', reason: 'unknown', session: null };
+  const session = toSession(s);
+  if (session.endedAt !== null) return { kind: 'ended', reason: session.endReason ?? 'ended', session };
+  const lease = await leaseById(db, session.leaseId);
+  if (!lease || lease.endedAt !== null) return { kind: 'ended', reason: lease?.endReason ?? 'ended', session };
+  return { kind: 'alive', session, lease };
+}
+
+/**
+ * Ends a live session and applies the engine's decision to its lease. Returns the events
+ * produced, or null if the session was already ended (or, with `aliveAfter`, its shared
+ * deadline is later than that instant because another server saw a heartbeat).
+ */
+export async function endSession(tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null): Promise<LeaseEvent[] | null> {
+  const s = await tx.get<Row>('SELECT lease_id, expires_at FROM sessions WHERE id = ? AND ended_at IS NULL', [sessionId]);
+  if (!s) return null;
+  if (aliveAfter !== null && num(s.expires_at) > aliveAfter) return null;
+  await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?', [now, how, sessionId]);
+  const leaseId = str(s.lease_id);
+  await tx.run('UPDATE leases SET sessions = sessions - 1 WHERE id = ?', [leaseId]);
+  const ctx = await tx.get<Row>(
+    `SELECT ${LEASE_COLUMNS}, p.config AS product_config, a.timezone AS account_tz, a.settings AS account_settings
+       FROM ${LEASE_FROM} JOIN accounts a ON a.id = l.account_id WHERE l.id = ?`,
+    [leaseId],
+  );
+  if (!ctx) return [];
+  const lease = toLease(ctx);
+  if (lease.endedAt !== null) return [];
+  const decision = afterSessionLoss({
+    remaining: lease.sessions,
+    how,
+    hold: lease.hold,
+    linger: json<{ linger: number }>(ctx.product_config).linger,
+    now,
+    nextReset: () => nextDailyReset(now, str(ctx.account_tz), json<AccountSettings>(ctx.account_settings).dailyReset),
+  });
+  return apply(tx, lease, decision, now);
+}
+
+async function apply(tx: SqlExecutor, lease: Lease, d: LossDecision, now: number): Promise<LeaseEvent[]> {
+  switch (d.kind) {
+    case 'keep':
+      return [];
+    case 'linger':
+      await tx.run("UPDATE leases SET due_at = ?, timer = 'linger' WHERE id = ?", [d.until, lease.id]);
+      return [];
+    case 'hold-until-reset':
+      await tx.run("UPDATE leases SET due_at = ?, timer = 'daily-reset' WHERE id = ?", [d.until, lease.id]);
+      return [];
+    case 'release':
+      return endLease(tx, lease, d.reason, now);
+  }
+}
+
+/** Ends a lease: frees its seat, ends its sessions, records the event. Idempotent. */
+export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number): Promise<LeaseEvent[]> {
+  const changed = await tx.run(
+    "UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE id = ? AND ended_at IS NULL",
+    [now, reason, lease.id],
+  );
+  if (changed === 0) return [];
+  if (lease.license !== null && (lease.kind === 'regular' || lease.kind === 'overage')) {
+    await tx.run('UPDATE licenses SET in_use = in_use - 1 WHERE id = ?', [lease.license]);
+  }
+  await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE lease_id = ? AND ended_at IS NULL', [now, reason, lease.id]);
+  return [await appendEvent(tx, lease.accountId, lease.id, 'lease.ended', { reason }, now)];
+}
+
+export async function recoverSessions(tx: SqlExecutor, now: number): Promise<LiveSession[]> {
+  await tx.run('UPDATE sessions SET expires_at = ? + hb_timeout * 1000 WHERE ended_at IS NULL AND expires_at < ? + hb_timeout * 1000', [now, now]);
+  const rows = await tx.all<Row>('SELECT id, hb_timeout FROM sessions WHERE ended_at IS NULL');
+  return rows.map((r) => ({ id: str(r.id), timeout: num(r.hb_timeout) }));
+}
+
+export async function releaseLease(tx: SqlExecutor, accountId: string, leaseId: string, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | undefined> {
+  const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.account_id = ? AND l.id = ?`, [accountId, leaseId]);
+  if (!r) return undefined;
+  const lease = toLease(r);
+  if (lease.endedAt !== null) return { lease, events: [] };
+  await tx.run("UPDATE leases SET hold = 'heartbeat' WHERE id = ?", [leaseId]);
+  const d = onExplicitRelease({ sessions: lease.sessions });
+  const events = d.kind === 'release' ? await endLease(tx, lease, d.reason, now) : [];
+  return { lease: (await leaseById(tx, leaseId))!, events };
+}
+
+export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: number, skipLocked: boolean): Promise<LeaseEvent[]> {
+  // On PostgreSQL every server runs this loop; SKIP LOCKED lets each claim different leases
+  // so a timer fires exactly once.
+  const lock = skipLocked ? ' FOR UPDATE OF l SKIP LOCKED' : '';
+  const rows = await tx.all<Row>(`${LEASE_SELECT} WHERE l.due_at <= ? AND l.ended_at IS NULL ORDER BY l.due_at LIMIT ?${lock}`, [now, limit]);
+  const events: LeaseEvent[] = [];
+  for (const r of rows) {
+    const lease = toLease(r);
+    const d = onLeaseTimer({ sessions: lease.sessions, timer: str(r.timer) === 'linger' ? 'linger' : 'daily-reset' });
+    if (d.kind === 'release') events.push(...(await endLease(tx, lease, d.reason, now)));
+    else await tx.run('UPDATE leases SET due_at = NULL, timer = NULL WHERE id = ?', [lease.id]);
+  }
+  return events;
+}
+
+export async function retimeDailyResets(tx: SqlExecutor, accountId: string, now: number): Promise<void> {
+  const a = await tx.get<Row>('SELECT timezone, settings FROM accounts WHERE id = ?', [accountId]);
+  if (!a) return;
+  const at = nextDailyReset(now, str(a.timezone), json<AccountSettings>(a.settings).dailyReset);
+  await tx.run("UPDATE leases SET due_at = ? WHERE account_id = ? AND timer = 'daily-reset' AND ended_at IS NULL", [at, accountId]);
+}
+
+export async function usage(db: SqlExecutor, accountId: string, now: number): Promise<ProductUsage[]> {
+  const account = await db.get<Row>('SELECT timezone FROM accounts WHERE id = ?', [accountId]);
+  const day = localDay(now, str(account?.timezone ?? 'UTC')).label;
+  const products = await db.all<Row>(
+    `SELECT p.id, p.key, COALESCE(d.peak, 0) AS peak FROM products p
+       LEFT JOIN daily_peaks d ON d.product_id = p.id AND d.day = ? WHERE p.account_id = ? ORDER BY p.id`,
+    [day, accountId],
+  );
+  const licenses = await db.all<Row>('SELECT * FROM licenses WHERE account_id = ? ORDER BY id', [accountId]);
+  const overage = await db.all<Row>(
+    "SELECT product_id, COUNT(*) AS n FROM leases WHERE account_id = ? AND ended_at IS NULL AND kind = 'overage' GROUP BY product_id",
+    [accountId],
+  );
+  const overageBy = new Map(overage.map((r) => [str(r.product_id), num(r.n)]));
+  return products.map((p) => {
+    const own = licenses.filter((l) => l.product_id === p.id);
+    const valid = own.filter((l) => (l.starts_at === null || num(l.starts_at) <= now) && (l.expires_at === null || num(l.expires_at) > now));
+    return {
+      product: str(p.key),
+      capacity: valid.reduce((n, l) => n + num(l.seats), 0),
+      inUse: own.reduce((n, l) => n + num(l.in_use), 0),
+      overage: overageBy.get(str(p.id)) ?? 0,
+      peakToday: num(p.peak),
+      licenses: own.map((l) => ({
+        id: str(l.id), name: strOrNull(l.name), team: strOrNull(l.team_id), platform: strOrNull(l.platform),
+        seats: num(l.seats), inUse: num(l.in_use),
+      })),
+    };
+  });
+}

@@ -1,0 +1,171 @@
+import type { MigrationStep } from './driver.js';
+
+/**
+ * Versioned schema, written once for both dialects. `{{seq}}` is an auto-incrementing
+ * primary key, `{{int8}}` a 64-bit integer (epoch milliseconds). Booleans are 0/1 integers
+ * and structured values JSON text, so that rows read the same from either database.
+ * Append new steps; never edit an applied one.
+ */
+const STEPS: { name: string; sql: string }[] = [
+  {
+    name: 'core',
+    sql: `
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  timezone TEXT NOT NULL,
+  settings TEXT NOT NULL,
+  created_at {{int8}} NOT NULL
+);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  username TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  max_leases INTEGER,
+  permissions TEXT,
+  created_at {{int8}} NOT NULL,
+  UNIQUE (account_id, username)
+);
+CREATE TABLE teams (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  created_at {{int8}} NOT NULL,
+  UNIQUE (account_id, name)
+);
+CREATE TABLE user_teams (
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, team_id)
+);
+CREATE TABLE products (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  name TEXT NOT NULL,
+  seat_model TEXT NOT NULL,
+  config TEXT NOT NULL,
+  created_at {{int8}} NOT NULL,
+  UNIQUE (account_id, key)
+);
+CREATE TABLE licenses (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL REFERENCES products(id),
+  name TEXT,
+  seats INTEGER NOT NULL,
+  team_id TEXT REFERENCES teams(id),
+  platform TEXT,
+  overage DOUBLE PRECISION NOT NULL DEFAULT 0,
+  max_seats INTEGER NOT NULL,
+  starts_at {{int8}},
+  expires_at {{int8}},
+  enforcement TEXT NOT NULL,
+  win INTEGER NOT NULL,
+  exception_quota INTEGER,
+  in_use INTEGER NOT NULL DEFAULT 0 CHECK (in_use >= 0),
+  created_at {{int8}} NOT NULL
+);
+CREATE INDEX licenses_product ON licenses (product_id, id);
+CREATE TABLE endpoints (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL REFERENCES products(id),
+  name TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  created_at {{int8}} NOT NULL
+);
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  created_at {{int8}} NOT NULL
+);
+CREATE TABLE credentials (
+  hash TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  expires_at {{int8}}
+);
+CREATE INDEX credentials_subject ON credentials (subject_id);
+CREATE TABLE leases (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL REFERENCES products(id),
+  license_id TEXT,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  user_id TEXT,
+  device TEXT,
+  endpoint_id TEXT,
+  join_code TEXT NOT NULL,
+  hold TEXT NOT NULL,
+  sessions INTEGER NOT NULL DEFAULT 0 CHECK (sessions >= 0),
+  client_type TEXT,
+  channel TEXT,
+  platform TEXT,
+  meta TEXT,
+  seat_key TEXT,
+  started_at {{int8}} NOT NULL,
+  ends_at {{int8}},
+  ended_at {{int8}},
+  end_reason TEXT,
+  due_at {{int8}},
+  timer TEXT
+);
+CREATE UNIQUE INDEX leases_live_seat ON leases (product_id, seat_key) WHERE ended_at IS NULL AND seat_key IS NOT NULL;
+CREATE UNIQUE INDEX leases_live_join ON leases (account_id, join_code) WHERE ended_at IS NULL;
+CREATE INDEX leases_account ON leases (account_id, id);
+CREATE INDEX leases_live_user ON leases (user_id) WHERE ended_at IS NULL;
+CREATE INDEX leases_live_license ON leases (license_id) WHERE ended_at IS NULL;
+CREATE INDEX leases_due ON leases (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  lease_id TEXT NOT NULL REFERENCES leases(id) ON DELETE CASCADE,
+  account_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  client_type TEXT,
+  hb_interval INTEGER NOT NULL,
+  hb_timeout INTEGER NOT NULL,
+  started_at {{int8}} NOT NULL,
+  expires_at {{int8}} NOT NULL,
+  ended_at {{int8}},
+  end_reason TEXT
+);
+CREATE INDEX sessions_live_lease ON sessions (lease_id) WHERE ended_at IS NULL;
+CREATE INDEX sessions_live_expiry ON sessions (expires_at) WHERE ended_at IS NULL;
+CREATE TABLE events (
+  seq {{seq}},
+  account_id TEXT NOT NULL,
+  lease_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  at {{int8}} NOT NULL
+);
+CREATE INDEX events_lease ON events (lease_id, seq);
+CREATE INDEX events_account ON events (account_id, seq);
+CREATE TABLE daily_peaks (
+  product_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  peak INTEGER NOT NULL,
+  PRIMARY KEY (product_id, day)
+);
+`,
+  },
+];
+
+export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {
+  const tokens: Record<string, string> =
+    dialect === 'sqlite'
+      ? { seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', int8: 'INTEGER' }
+      : { seq: 'BIGSERIAL PRIMARY KEY', int8: 'BIGINT' };
+  return STEPS.map((s, i) => ({
+    version: i + 1,
+    name: s.name,
+    sql: s.sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => tokens[t] ?? `{{${t}}}`),
+  }));
+}

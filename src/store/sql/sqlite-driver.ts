@@ -1,0 +1,99 @@
+import Database from 'better-sqlite3';
+import type { MigrationStep, SqlDriver, SqlExecutor } from './driver.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * better-sqlite3 in WAL mode with `synchronous = NORMAL`: a committed transaction survives a
+ * process crash (kill -9); a power loss may lose the last transactions before a checkpoint.
+ *
+ * better-sqlite3 is synchronous, so a transaction is a critical section held across the
+ * store's `await`s; a mutex keeps any other statement from running inside it. Outside a
+ * transaction a statement runs at once.
+ */
+export class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Statement>();
+  private busy = false;
+  private readonly waiters: (() => void)[] = [];
+  private readonly direct: SqlExecutor;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.direct = {
+      all: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).all(...params) as T[],
+      get: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).get(...params) as T | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => this.stmt(sql).run(...params).changes,
+    };
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (!this.busy) return this.direct.all<T>(sql, params);
+    return this.exclusive(() => this.direct.all<T>(sql, params));
+  }
+
+  get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    if (!this.busy) return this.direct.get<T>(sql, params);
+    return this.exclusive(() => this.direct.get<T>(sql, params));
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    if (!this.busy) return this.direct.run(sql, params);
+    return this.exclusive(() => this.direct.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.direct);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+    });
+  }
+
+  async migrate(steps: readonly MigrationStep[]): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)');
+    const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    for (const step of steps) {
+      if (done.has(step.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(step.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)').run(step.version, step.name);
+      })();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private stmt(sql: string): Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.busy = false;
+      this.waiters.shift()?.();
+    }
+  }
+}
