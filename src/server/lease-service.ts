@@ -216,6 +216,14 @@ export class LeaseService {
       if (!product) throw new ApiError('not-found', 'the endpoint product no longer exists');
       return { product, endpointId: p.endpoint.id };
     }
+    if (input.product === undefined && input.join !== undefined) {
+      // Joining names the lease, and so its product.
+      const lease = await this.store.findLiveLeaseByJoinCode(p.accountId, input.join);
+      if (!lease) throw new ApiError('not-found', 'no live lease has this join code', { field: 'join' });
+      const product = await this.store.getProduct(p.accountId, lease.productId);
+      if (!product) throw new ApiError('not-found', 'the lease product no longer exists');
+      return { product, endpointId: null };
+    }
     if (input.product === undefined) throw new ApiError('bad-request', 'body.product is required', { field: 'product' });
     const product = await this.store.getProductByKey(p.accountId, input.product);
     if (!product) throw new ApiError('bad-request', `unknown product ${input.product}`, { field: 'product' });

@@ -360,6 +360,7 @@ export interface Store {
   retimeDailyResets(accountId: string, now: number): Promise<void>;
 
   getLease(accountId: string, id: string): Promise<Lease | undefined>;
+  findLiveLeaseByJoinCode(accountId: string, joinCode: string): Promise<Lease | undefined>;
   listLeases(accountId: string, filter: LeaseFilter, page: Page): Promise<PageOf<Lease>>;
   usage(accountId: string, now: number): Promise<ProductUsage[]>;
   eventsSince(leaseId: string, afterSeq: number, limit: number): Promise<LeaseEvent[]>;

@@ -211,7 +211,10 @@ export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason,
 }
 
 export async function recoverSessions(tx: SqlExecutor, now: number): Promise<LiveSession[]> {
-  await tx.run('UPDATE sessions SET expires_at = ? + hb_timeout * 1000 WHERE ended_at IS NULL AND expires_at < ? + hb_timeout * 1000', [now, now]);
+  await tx.run(
+    'UPDATE sessions SET expires_at = CAST(? AS BIGINT) + hb_timeout * 1000 WHERE ended_at IS NULL AND expires_at < CAST(? AS BIGINT) + hb_timeout * 1000',
+    [now, now],
+  );
   const rows = await tx.all<Row>('SELECT id, hb_timeout FROM sessions WHERE ended_at IS NULL');
   return rows.map((r) => ({ id: str(r.id), timeout: num(r.hb_timeout) }));
 }

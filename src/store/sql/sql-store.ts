@@ -434,6 +434,11 @@ export class SqlStore implements Store {
     return r && toLease(r);
   }
 
+  async findLiveLeaseByJoinCode(accountId: string, joinCode: string): Promise<Lease | undefined> {
+    const r = await this.db.get<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.account_id = ? AND l.join_code = ? AND l.ended_at IS NULL`, [accountId, joinCode]);
+    return r && toLease(r);
+  }
+
   async listLeases(accountId: string, f: LeaseFilter, page: Page): Promise<PageOf<Lease>> {
     const where = ['l.account_id = ?'];
     const params: unknown[] = [accountId];
