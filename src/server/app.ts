@@ -62,6 +62,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema));
 
   installProblemHandlers(app);
+  // The API speaks JSON only; any other body is refused with 415 rather than half-parsed.
+  app.removeContentTypeParser('text/plain');
 
   const hub = new EventHub();
   let service: LeaseService | null = null;
