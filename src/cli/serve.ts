@@ -48,8 +48,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     ctx.service.tick().catch((err: unknown) => app.log.error({ err }, 'timed work failed'));
   }, o.tickMs);
 
-  await app.listen({ port: o.port, host: o.host });
-  out(`Seatkeeper listening on ${publicUrl} (${describe}; ${recovered} live sessions recovered)`);
+  const address = await app.listen({ port: o.port, host: o.host });
+  out(`Seatkeeper listening on ${address} (${describe}; ${recovered} live sessions recovered)`);
 
   let stopping = false;
   const stop = async () => {
