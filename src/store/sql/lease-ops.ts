@@ -109,19 +109,25 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number)
   return attach(tx, lease, req, now, true);
 }
 
+/** Thrown when the lease to attach to ended in between; the store re-runs the acquisition. */
+export class LeaseGone extends Error {}
+
 async function attach(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number, created: boolean): Promise<AcquireOutcome> {
   const s = req.session;
+  // Conditional on the lease still being live: a lease found by seat key or join code may
+  // have ended since it was read. The update also locks the lease until commit. A new
+  // session cancels a pending linger or daily-reset timer; a session joined with
+  // hold=until-reset makes the whole lease survive the loss of its sessions (SPEC §3.3).
+  const live = await tx.run(
+    `UPDATE leases SET sessions = sessions + 1, due_at = NULL, timer = NULL,
+            hold = CASE WHEN ? = 'until-reset' THEN 'until-reset' ELSE hold END WHERE id = ? AND ended_at IS NULL`,
+    [req.hold, lease.id],
+  );
+  if (live === 0) throw new LeaseGone(lease.id);
   await tx.run(
     `INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [s.id, lease.id, lease.accountId, s.tokenHash, req.clientType, s.interval, s.timeout, now, now + s.timeout * 1000],
-  );
-  // A new session cancels a pending linger or daily-reset timer; a session joined with
-  // hold=until-reset makes the whole lease survive the loss of its sessions (SPEC §3.3).
-  await tx.run(
-    `UPDATE leases SET sessions = sessions + 1, due_at = NULL, timer = NULL,
-            hold = CASE WHEN ? = 'until-reset' THEN 'until-reset' ELSE hold END WHERE id = ?`,
-    [req.hold, lease.id],
   );
   const session = {
     id: s.id, leaseId: lease.id, accountId: lease.accountId, tokenHash: s.tokenHash, clientType: req.clientType,
@@ -156,12 +162,18 @@ export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<Hea
  * deadline is later than that instant because another server saw a heartbeat).
  */
 export async function endSession(tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null): Promise<LeaseEvent[] | null> {
-  const s = await tx.get<Row>('SELECT lease_id, expires_at FROM sessions WHERE id = ? AND ended_at IS NULL', [sessionId]);
-  if (!s) return null;
-  if (aliveAfter !== null && num(s.expires_at) > aliveAfter) return null;
-  await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?', [now, how, sessionId]);
-  const leaseId = str(s.lease_id);
-  await tx.run('UPDATE leases SET sessions = sessions - 1 WHERE id = ?', [leaseId]);
+  // Claim the session with one conditional update: of two concurrent ends (a client's
+  // DELETE racing the expiry loop, or two servers) exactly one gets the row.
+  const guard = aliveAfter === null ? '' : ' AND expires_at <= ?';
+  const claimed = await tx.get<Row>(
+    `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`,
+    aliveAfter === null ? [now, how, sessionId] : [now, how, sessionId, aliveAfter],
+  );
+  if (!claimed) return null;
+  const leaseId = str(claimed.lease_id);
+  // This update also locks the lease row for the rest of the transaction, so the count
+  // read below is the one the decision applies to.
+  await tx.run('UPDATE leases SET sessions = sessions - 1 WHERE id = ? AND ended_at IS NULL', [leaseId]);
   const ctx = await tx.get<Row>(
     `SELECT ${LEASE_COLUMNS}, p.config AS product_config, a.timezone AS account_tz, a.settings AS account_settings
        FROM ${LEASE_FROM} JOIN accounts a ON a.id = l.account_id WHERE l.id = ?`,
@@ -220,11 +232,12 @@ export async function recoverSessions(tx: SqlExecutor, now: number): Promise<Liv
 }
 
 export async function releaseLease(tx: SqlExecutor, accountId: string, leaseId: string, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | undefined> {
+  // Dropping the hold first locks the lease row, so the session count read next is current.
+  await tx.run("UPDATE leases SET hold = 'heartbeat' WHERE account_id = ? AND id = ? AND ended_at IS NULL", [accountId, leaseId]);
   const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.account_id = ? AND l.id = ?`, [accountId, leaseId]);
   if (!r) return undefined;
   const lease = toLease(r);
   if (lease.endedAt !== null) return { lease, events: [] };
-  await tx.run("UPDATE leases SET hold = 'heartbeat' WHERE id = ?", [leaseId]);
   const d = onExplicitRelease({ sessions: lease.sessions });
   const events = d.kind === 'release' ? await endLease(tx, lease, d.reason, now) : [];
   return { lease: (await leaseById(tx, leaseId))!, events };

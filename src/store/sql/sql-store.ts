@@ -283,8 +283,10 @@ export class SqlStore implements Store {
 
   deleteLicense(accountId: string, id: string, now: number): Promise<{ deleted: boolean; events: LeaseEvent[] }> {
     return this.db.transaction(async (tx) => {
-      const exists = await tx.get<Row>('SELECT id FROM licenses WHERE account_id = ? AND id = ?', [accountId, id]);
-      if (!exists) return { deleted: false, events: [] };
+      // Lock the license first: a grant racing this deletion either commits before (and its
+      // lease is ended below) or finds the license gone.
+      const exists = await tx.run('UPDATE licenses SET seats = seats WHERE account_id = ? AND id = ?', [accountId, id]);
+      if (exists === 0) return { deleted: false, events: [] };
       const live = await tx.all<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.license_id = ? AND l.ended_at IS NULL`, [id]);
       const events: LeaseEvent[] = [];
       for (const r of live) events.push(...(await leaseOps.endLease(tx, toLease(r), 'license-ended', now)));
@@ -376,7 +378,7 @@ export class SqlStore implements Store {
       try {
         return await this.db.transaction((tx) => leaseOps.acquire(tx, req, now));
       } catch (e) {
-        if (!isUniqueViolation(e) || attempt >= 3) throw e;
+        if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
     }
   }

@@ -1,0 +1,165 @@
+/**
+ * The store contract, run against every adapter: what each domain operation promises,
+ * including under concurrency (the PostgreSQL pool runs these truly in parallel).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AcquireRequest, Product, Store } from '../../src/store/types.js';
+import { defaultProductConfig, defaultSettings } from '../../src/server/defaults.js';
+import { storeKinds, type TestStore } from '../helpers/stores.js';
+
+const kinds = await storeKinds();
+const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
+let seq = 0;
+const id = (p: string) => `${p}_${(++seq).toString().padStart(8, '0')}`;
+
+describe.each(kinds)('store contract ($name)', (kind) => {
+  let ts: TestStore;
+  let store: Store;
+  let account: string;
+  let product: Product;
+
+  beforeEach(async () => {
+    ts = await kind.open();
+    store = ts.store;
+    account = id('acc');
+    await store.createAccount(
+      { id: account, name: `a${seq}`, timezone: 'UTC', settings: defaultSettings() },
+      { id: id('usr'), username: 'owner', passwordHash: 'x', role: 'owner', teams: [], maxLeases: null, permissions: null },
+      NOW,
+    );
+    product = await store.createProduct(account, id('prd'), { ...defaultProductConfig(), key: 'p', name: 'P', seatModel: 'session' }, NOW);
+  });
+  afterEach(async () => ts.drop());
+
+  const license = (seats: number, overage = 0) =>
+    store.createLicense(account, id('lic'), {
+      productId: product.id, seats, name: null, team: null, platform: null, overage, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+
+  const request = (extra: Partial<AcquireRequest> = {}): AcquireRequest => ({
+    accountId: account, product, user: null, endpointId: null, device: null, clientType: null, channel: null, platform: null,
+    join: null, hold: 'heartbeat', meta: null,
+    newLease: { id: id('lse'), joinCode: id('J') },
+    session: { id: id('ses'), tokenHash: 'h', interval: 10, timeout: 30 },
+    ...extra,
+  });
+
+  it('never grants more than seats + overage to concurrent acquisitions', async () => {
+    const lic = await license(10, 20);
+    const outcomes = await Promise.all(Array.from({ length: 60 }, () => store.acquire(request(), NOW)));
+    const granted = outcomes.filter((o) => o.kind === 'granted');
+    expect(granted).toHaveLength(12);
+    expect(outcomes.filter((o) => o.kind === 'no-seat')).toHaveLength(48);
+    expect(granted.filter((o) => o.kind === 'granted' && o.lease.kind === 'overage')).toHaveLength(2);
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(12);
+  });
+
+  it('creates one lease for concurrent requests with the same seat key', async () => {
+    await license(10);
+    const p2 = await store.updateProduct(account, product.id, { seatModel: 'user-device' });
+    product = p2!;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, () => store.acquire(request({ device: 'same' }), NOW)));
+    const leases = new Set(outcomes.map((o) => (o.kind === 'granted' ? o.lease.id : o.kind)));
+    expect(leases.size).toBe(1);
+    const [leaseId] = [...leases];
+    expect((await store.getLease(account, leaseId!))?.sessions).toBe(20);
+  });
+
+  it('frees the seat exactly once however often a session is ended', async () => {
+    const lic = await license(1);
+    const g = await store.acquire(request(), NOW);
+    if (g.kind !== 'granted') throw new Error('expected a grant');
+    const results = await Promise.all([
+      store.endSession(g.session.id, 'ended', NOW + 1),
+      store.expireSessions([g.session.id], NOW + 2),
+      store.endSession(g.session.id, 'expired', NOW + 3),
+    ]);
+    expect(results.flatMap((r) => ('events' in r ? r.events : r)).filter((e) => e.type === 'lease.ended')).toHaveLength(1);
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(0);
+  });
+
+  it('fires a linger timer once and only when due', async () => {
+    product = (await store.updateProduct(account, product.id, { linger: 15 }))!;
+    await license(1);
+    const g = await store.acquire(request(), NOW);
+    if (g.kind !== 'granted') throw new Error('expected a grant');
+    await store.endSession(g.session.id, 'ended', NOW);
+    expect(await store.fireLeaseTimers(NOW + 14_999, 10)).toEqual([]);
+    const [a, b] = await Promise.all([store.fireLeaseTimers(NOW + 15_000, 10), store.fireLeaseTimers(NOW + 15_000, 10)]);
+    expect([...a!, ...b!].map((e) => e.data)).toEqual([{ reason: 'released' }]);
+  });
+
+  it('recovers live sessions with a fresh window and leaves ended ones', async () => {
+    await license(3);
+    const a = await store.acquire(request(), NOW);
+    const b = await store.acquire(request(), NOW);
+    if (a.kind !== 'granted' || b.kind !== 'granted') throw new Error('expected grants');
+    await store.endSession(b.session.id, 'ended', NOW);
+    const live = await store.recoverSessions(NOW + 60_000);
+    expect(live).toEqual([{ id: a.session.id, timeout: 30 }]);
+  });
+
+  it('scopes every read and write to the account', async () => {
+    const lic = await license(1);
+    const g = await store.acquire(request(), NOW);
+    if (g.kind !== 'granted') throw new Error('expected a grant');
+    const other = 'acc_other';
+    expect(await store.getLease(other, g.lease.id)).toBeUndefined();
+    expect(await store.getLicense(other, lic.id)).toBeUndefined();
+    expect(await store.getProduct(other, product.id)).toBeUndefined();
+    expect(await store.releaseLease(other, g.lease.id, NOW)).toBeUndefined();
+    expect((await store.deleteLicense(other, lic.id, NOW)).deleted).toBe(false);
+    expect(await store.updateLicense(other, lic.id, { seats: 99 })).toBeUndefined();
+    expect((await store.listLeases(other, {}, { limit: 10, cursor: null })).items).toEqual([]);
+    expect(await store.usage(other, NOW)).toEqual([]);
+    expect((await store.getLease(account, g.lease.id))?.status).toBe('active');
+    expect((await store.getLicense(account, lic.id))?.seats).toBe(1);
+  });
+
+  it('lowering seats ends no lease but grants nothing until below the limit', async () => {
+    const lic = await license(3);
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await store.acquire(request(), NOW));
+    await store.updateLicense(account, lic.id, { seats: 1 });
+    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
+    for (const h of held.slice(0, 2)) if (h.kind === 'granted') await store.endSession(h.session.id, 'ended', NOW);
+    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
+    if (held[2]?.kind === 'granted') await store.endSession(held[2].session.id, 'ended', NOW);
+    expect((await store.acquire(request(), NOW)).kind).toBe('granted');
+  });
+
+  it('ignores licenses outside their validity dates', async () => {
+    await store.createLicense(account, id('lic'), {
+      productId: product.id, seats: 5, name: null, team: null, platform: null, overage: 0, startsAt: NOW + 1000, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    const r = await store.acquire(request(), NOW);
+    expect(r).toMatchObject({ kind: 'no-seat', capacity: 0 });
+    expect((await store.acquire(request(), NOW + 1000)).kind).toBe('granted');
+  });
+
+  it('refuses to delete a team that still has licenses', async () => {
+    const team = await store.createTeam(account, id('team'), 'A', NOW);
+    await store.createLicense(account, id('lic'), {
+      productId: product.id, seats: 1, name: null, team: team.id, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    await expect(store.deleteTeam(account, team.id)).rejects.toMatchObject({ code: 'conflict' });
+    expect(await store.getTeam(account, team.id)).toBeDefined();
+  });
+
+  it('records events in order for resume', async () => {
+    await license(5);
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      const g = await store.acquire(request(), NOW);
+      if (g.kind !== 'granted') throw new Error('expected a grant');
+      await store.endSession(g.session.id, 'ended', NOW);
+      ids.push(g.lease.id);
+    }
+    const first = await store.eventsSince(ids[0]!, 0, 10);
+    expect(first.map((e) => e.type)).toEqual(['lease.ended']);
+    expect(await store.eventsSince(ids[0]!, first[0]!.seq, 10)).toEqual([]);
+  });
+});
