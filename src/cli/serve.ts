@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { buildApp } from '../server/app.js';
 import { createAccount } from '../server/plugins/accounts.js';
 import { openStore } from '../store/open.js';
+import { ApiError } from '../errors.js';
 import { loadDemo } from './demo.js';
 
 export interface ServeOptions {
@@ -29,13 +30,21 @@ export async function serve(o: ServeOptions): Promise<void> {
 
   if ((await store.countAccounts()) === 0) {
     const password = process.env.SEATKEEPER_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
-    await createAccount(ctx, 'default', process.env.TZ || 'UTC', { username: 'admin', password });
-    out('Created account "default" with owner "admin".');
-    if (!process.env.SEATKEEPER_ADMIN_PASSWORD) out(`  Password (shown once): ${password}`);
+    try {
+      await createAccount(ctx, 'default', process.env.TZ || 'UTC', { username: 'admin', password });
+      out('Created account "default" with owner "admin".');
+      if (!process.env.SEATKEEPER_ADMIN_PASSWORD) out(`  Password (shown once): ${password}`);
+    } catch (e) {
+      // Several cluster servers starting on one empty database: one of them creates it.
+      if (!(e instanceof ApiError && e.code === 'conflict')) throw e;
+    }
   }
   if (o.demo) {
     const password = process.env.SEATKEEPER_ADMIN_PASSWORD || randomBytes(12).toString('base64url');
-    const demo = await loadDemo(ctx, password);
+    const demo = await loadDemo(ctx, password).catch((e: unknown) => {
+      if (e instanceof ApiError && e.code === 'conflict') return null;
+      throw e;
+    });
     if (demo) {
       out('Loaded the demo account "demo": users admin, alice, bob, carol, support1.');
       if (!process.env.SEATKEEPER_ADMIN_PASSWORD) out(`  Their password (shown once): ${password}`);
@@ -44,6 +53,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   }
 
   const recovered = await ctx.service.recover();
+  const unfollow = await ctx.service.followStore();
   const timer = setInterval(() => {
     ctx.service.tick().catch((err: unknown) => app.log.error({ err }, 'timed work failed'));
   }, o.tickMs);
@@ -56,6 +66,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    await unfollow();
     await app.close();
     await store.close();
     process.exit(0);

@@ -10,6 +10,17 @@ type Listener = (e: LeaseEvent) => void;
 export class EventHub {
   private readonly byLease = new Map<string, Set<Listener>>();
   private readonly byAccount = new Map<string, Set<Listener>>();
+  private readonly resyncs = new Set<() => void>();
+
+  /** Called when events may have been missed (cluster notifications lost); streams re-read. */
+  onResync(fn: () => void): () => void {
+    this.resyncs.add(fn);
+    return () => this.resyncs.delete(fn);
+  }
+
+  resync(): void {
+    for (const fn of this.resyncs) fn();
+  }
 
   subscribeLease(leaseId: string, fn: Listener): () => void {
     return add(this.byLease, leaseId, fn);

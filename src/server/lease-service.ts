@@ -50,12 +50,28 @@ export class LeaseService {
     private readonly opts: ServiceOptions,
   ) {}
 
-  /** Restart recovery: every live session gets a full timeout window from now. */
+  /**
+   * Restart recovery: every live session gets a full timeout window from now. On an
+   * embedded store this server times them all; on a shared store the sweep does, whichever
+   * server saw them last.
+   */
   async recover(): Promise<number> {
     const now = this.clock.now();
     const live = await this.store.recoverSessions(now);
-    for (const s of live) this.deadlines.set(s.id, now + s.timeout * 1000);
+    if (!this.store.shared) for (const s of live) this.deadlines.set(s.id, now + s.timeout * 1000);
     return live.length;
+  }
+
+  /**
+   * Shared stores: relays events committed by other servers to this server's streams.
+   * Events this server produced arrive twice (published at once, then announced); streams
+   * drop what they already sent by sequence number.
+   */
+  followStore(): Promise<() => Promise<void>> {
+    return this.store.subscribeEvents(
+      (e) => this.hub.publish([e]),
+      () => this.hub.resync(),
+    );
   }
 
   async acquire(p: Principal, input: AcquireInput): Promise<{ lease: Lease; session: Session; token: string; expiresAt: number }> {
@@ -185,6 +201,17 @@ export class LeaseService {
       this.publish(events);
       if (due.length < this.opts.expiryBatch || this.clock.now() - started > this.opts.tickBudgetMs) break;
       await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Shared stores: sessions left by servers that died, or heartbeated only elsewhere.
+    // (A due session another server still sees heartbeats for was left alone above and
+    // dropped from this heap; if its heartbeats stop, this sweep ends it.)
+    if (this.store.shared) {
+      for (;;) {
+        const { expired, events } = await this.store.sweepExpiredSessions(this.clock.now(), this.opts.expiryBatch);
+        this.metrics.expired.inc(expired.length);
+        this.publish(events);
+        if (expired.length < this.opts.expiryBatch || this.clock.now() - started > this.opts.tickBudgetMs) break;
+      }
     }
     for (;;) {
       const events = await this.store.fireLeaseTimers(this.clock.now(), 200);

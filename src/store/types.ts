@@ -348,6 +348,19 @@ export interface Store {
   /** Coalesced heartbeat deadlines (shared stores only). */
   touchSessions(deadlines: Map<string, number>): Promise<void>;
   /**
+   * Shared stores: expires up to `limit` sessions whose stored deadline passed more than the
+   * write-back grace ago, whichever server last saw them (a dead server's sessions too).
+   * Claimed with SKIP LOCKED, so servers sweeping at once take different sessions. On an
+   * embedded store the in-memory deadlines are the truth and this does nothing.
+   */
+  sweepExpiredSessions(now: number, limit: number): Promise<{ expired: string[]; events: LeaseEvent[] }>;
+  /**
+   * Shared stores: events committed by any server, as they commit. `onResync` is called
+   * when notifications may have been missed (the listening connection was lost), so that
+   * streams re-read from `eventsSince`. A no-op on an embedded store.
+   */
+  subscribeEvents(onEvent: (e: LeaseEvent) => void, onResync: () => void): Promise<() => Promise<void>>;
+  /**
    * Restart recovery: gives every live session a deadline of `now` + its timeout and
    * returns them, so clients can heartbeat again instead of being expired en masse.
    */

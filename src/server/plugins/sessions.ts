@@ -16,6 +16,12 @@ function sessionToken(h: string | undefined): string {
 /** Routes a client calls with its session token: heartbeat, close, event stream. */
 export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
   const tags = ['sessions'];
+  // Open streams end when the server shuts down, so that close does not wait on them and
+  // clients reconnect (to another server, in a cluster) at once.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const finish of [...open]) finish();
+  });
 
   app.post(
     '/sessions/:id/heartbeat',
@@ -70,23 +76,33 @@ export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
       // drops what the replay already sent.
       const unsubscribe = ctx.hub.subscribeLease(session.leaseId, (e) => (replaying ? buffered.push(e) : send(e)));
       const keepAlive = setInterval(() => res.write(frameSseComment('keep-alive')), ctx.config.sseKeepAliveMs);
-      function finish() {
-        if (done) return;
-        done = true;
-        clearInterval(keepAlive);
-        unsubscribe();
-        res.end();
-      }
-      req.raw.on('close', finish);
-
-      try {
+      const replay = async () => {
+        replaying = true;
         for (;;) {
           const past = await ctx.store.eventsSince(session.leaseId, last, 500);
           past.forEach(send);
           if (past.length < 500 || done) break;
         }
         replaying = false;
-        buffered.forEach(send);
+        buffered.splice(0).forEach(send);
+      };
+      const stopResync = ctx.hub.onResync(() => {
+        replay().catch((err: unknown) => req.log.warn({ err }, 'event stream resync failed'));
+      });
+      function finish() {
+        if (done) return;
+        done = true;
+        open.delete(finish);
+        clearInterval(keepAlive);
+        unsubscribe();
+        stopResync();
+        res.end();
+      }
+      req.raw.on('close', finish);
+      open.add(finish);
+
+      try {
+        await replay();
         // A session whose lease already ended and whose client has seen the end: close.
         if (!done && (await ctx.store.heartbeat(session.id)).kind === 'ended') finish();
       } catch (err) {

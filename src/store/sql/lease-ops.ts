@@ -147,12 +147,22 @@ async function recordPeak(tx: SqlExecutor, accountId: string, productId: string,
 }
 
 export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<HeartbeatOutcome> {
-  const s = await db.get<Row>('SELECT * FROM sessions WHERE id = ?', [sessionId]);
-  if (!s) return { kind: 'ended', reason: 'unknown', session: null };
-  const session = toSession(s);
+  // One statement (one round trip on PostgreSQL): the session and its lease.
+  const r = await db.get<Row>(
+    `SELECT ${LEASE_COLUMNS}, s.id AS s_id, s.lease_id AS s_lease_id, s.account_id AS s_account_id, s.token_hash AS s_token_hash,
+            s.client_type AS s_client_type, s.hb_interval AS s_hb_interval, s.hb_timeout AS s_hb_timeout,
+            s.started_at AS s_started_at, s.ended_at AS s_ended_at, s.end_reason AS s_end_reason
+       FROM sessions s JOIN leases l ON l.id = s.lease_id JOIN products p ON p.id = l.product_id WHERE s.id = ?`,
+    [sessionId],
+  );
+  if (!r) return { kind: 'ended', reason: 'unknown', session: null };
+  const session = toSession({
+    id: r.s_id, lease_id: r.s_lease_id, account_id: r.s_account_id, token_hash: r.s_token_hash, client_type: r.s_client_type,
+    hb_interval: r.s_hb_interval, hb_timeout: r.s_hb_timeout, started_at: r.s_started_at, ended_at: r.s_ended_at, end_reason: r.s_end_reason,
+  });
   if (session.endedAt !== null) return { kind: 'ended', reason: session.endReason ?? 'ended', session };
-  const lease = await leaseById(db, session.leaseId);
-  if (!lease || lease.endedAt !== null) return { kind: 'ended', reason: lease?.endReason ?? 'ended', session };
+  const lease = toLease(r);
+  if (lease.endedAt !== null) return { kind: 'ended', reason: lease.endReason ?? 'ended', session };
   return { kind: 'alive', session, lease };
 }
 

@@ -6,7 +6,7 @@ import type { MigrationStep } from './driver.js';
  * and structured values JSON text, so that rows read the same from either database.
  * Append new steps; never edit an applied one.
  */
-const STEPS: { name: string; sql: string }[] = [
+const STEPS: { name: string; sql: string; only?: 'sqlite' | 'postgres' }[] = [
   {
     name: 'core',
     sql: `
@@ -156,6 +156,22 @@ CREATE TABLE daily_peaks (
 );
 `,
   },
+  {
+    // Cluster mode: every event committed on any server is announced to all of them; the
+    // notification is delivered at commit, so a listener never sees an uncommitted event.
+    name: 'event notifications',
+    only: 'postgres',
+    sql: `
+CREATE FUNCTION seatkeeper_event_notify() RETURNS trigger AS $$
+BEGIN
+  PERFORM pg_notify('seatkeeper_events', json_build_object(
+    'seq', NEW.seq, 'accountId', NEW.account_id, 'leaseId', NEW.lease_id, 'type', NEW.type,
+    'data', NEW.data, 'at', NEW.at)::text);
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION seatkeeper_event_notify();
+`,
+  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {
@@ -163,9 +179,11 @@ export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {
     dialect === 'sqlite'
       ? { seq: 'INTEGER PRIMARY KEY AUTOINCREMENT', int8: 'INTEGER' }
       : { seq: 'BIGSERIAL PRIMARY KEY', int8: 'BIGINT' };
+  // A step for the other dialect keeps its version number with no SQL, so that version N
+  // means the same schema history on both.
   return STEPS.map((s, i) => ({
     version: i + 1,
     name: s.name,
-    sql: s.sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => tokens[t] ?? `{{${t}}}`),
+    sql: s.only && s.only !== dialect ? '' : s.sql.replace(/\{\{(\w+)\}\}/g, (_, t: string) => tokens[t] ?? `{{${t}}}`),
   }));
 }

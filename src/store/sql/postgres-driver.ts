@@ -82,7 +82,7 @@ export class PostgresDriver implements SqlDriver {
         if (done.has(step.version)) continue;
         await client.query('BEGIN');
         try {
-          await client.query(step.sql);
+          if (step.sql.trim()) await client.query(step.sql);
           await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [step.version, step.name]);
           await client.query('COMMIT');
         } catch (e) {
@@ -94,6 +94,53 @@ export class PostgresDriver implements SqlDriver {
       await client.query('SELECT pg_advisory_unlock(727274001)').catch(() => undefined);
       client.release();
     }
+  }
+
+  /**
+   * LISTEN on a dedicated connection, reconnecting with backoff when it drops; after a
+   * reconnect `onResync` tells the caller that notifications may have been missed.
+   */
+  async listen(channel: string, onMessage: (payload: string) => void, onResync: () => void): Promise<() => Promise<void>> {
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let retry: NodeJS.Timeout | null = null;
+    const scheduleRetry = () => {
+      if (stopped || retry) return;
+      retry = setTimeout(() => {
+        retry = null;
+        connect(true).catch(scheduleRetry);
+      }, 1000);
+    };
+    const connect = async (isRetry: boolean): Promise<void> => {
+      const c = new pg.Client(this.pool.options);
+      c.on('notification', (m) => {
+        if (m.channel === channel && m.payload !== undefined) onMessage(m.payload);
+      });
+      c.on('error', () => undefined);
+      c.on('end', () => {
+        if (client !== c) return;
+        client = null;
+        scheduleRetry();
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${channel}`);
+      } catch (e) {
+        await c.end().catch(() => undefined);
+        throw e;
+      }
+      client = c;
+      if (stopped) await c.end().catch(() => undefined);
+      else if (isRetry) onResync();
+    };
+    await connect(false);
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      await c?.end().catch(() => undefined);
+    };
   }
 
   close(): Promise<void> {

@@ -27,7 +27,12 @@ export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly shared: boolean;
 
-  constructor(private readonly db: SqlDriver) {
+  /**
+   * @param expiryGraceMs shared stores only: how long past its stored deadline a session is
+   *   left before expiry, to cover heartbeats another server has seen but not yet written
+   *   back (it writes them back every tick, 250 ms by default).
+   */
+  constructor(private readonly db: SqlDriver, private readonly expiryGraceMs = 2000) {
     this.dialect = db.dialect;
     this.shared = db.dialect === 'postgres';
   }
@@ -396,7 +401,7 @@ export class SqlStore implements Store {
       const expired: string[] = [];
       const events: LeaseEvent[] = [];
       for (const id of ids) {
-        const ev = await leaseOps.endSession(tx, id, 'expired', now, this.shared ? now : null);
+        const ev = await leaseOps.endSession(tx, id, 'expired', now, this.shared ? now - this.expiryGraceMs : null);
         if (ev !== null) {
           expired.push(id);
           events.push(...ev);
@@ -408,11 +413,56 @@ export class SqlStore implements Store {
 
   async touchSessions(deadlines: Map<string, number>): Promise<void> {
     if (deadlines.size === 0) return;
+    const ids = [...deadlines.keys()];
+    const at = [...deadlines.values()];
+    if (this.dialect === 'postgres') {
+      // One statement for the whole batch: heartbeats cost one write per tick, not per beat.
+      await this.db.run(
+        `UPDATE sessions s SET expires_at = v.e
+           FROM (SELECT unnest(CAST(? AS text[])) AS id, unnest(CAST(? AS bigint[])) AS e) v
+          WHERE s.id = v.id AND s.ended_at IS NULL AND s.expires_at < v.e`,
+        [ids, at],
+      );
+      return;
+    }
     await this.db.transaction(async (tx) => {
-      for (const [id, at] of deadlines) {
-        await tx.run('UPDATE sessions SET expires_at = ? WHERE id = ? AND ended_at IS NULL AND expires_at < ?', [at, id, at]);
+      for (let i = 0; i < ids.length; i++) {
+        await tx.run('UPDATE sessions SET expires_at = ? WHERE id = ? AND ended_at IS NULL AND expires_at < ?', [at[i], ids[i], at[i]]);
       }
     });
+  }
+
+  async sweepExpiredSessions(now: number, limit: number): Promise<{ expired: string[]; events: LeaseEvent[] }> {
+    if (!this.shared) return { expired: [], events: [] };
+    const cutoff = now - this.expiryGraceMs;
+    return this.db.transaction(async (tx) => {
+      const due = await tx.all<Row>(
+        'SELECT id FROM sessions WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED',
+        [cutoff, limit],
+      );
+      const expired: string[] = [];
+      const events: LeaseEvent[] = [];
+      for (const r of due) {
+        const ev = await leaseOps.endSession(tx, str(r.id), 'expired', now, cutoff);
+        if (ev !== null) {
+          expired.push(str(r.id));
+          events.push(...ev);
+        }
+      }
+      return { expired, events };
+    });
+  }
+
+  async subscribeEvents(onEvent: (e: LeaseEvent) => void, onResync: () => void): Promise<() => Promise<void>> {
+    if (!this.db.listen) return async () => undefined;
+    return this.db.listen(
+      'seatkeeper_events',
+      (payload) => {
+        const e = JSON.parse(payload) as LeaseEvent & { data: string | Record<string, unknown> };
+        onEvent({ ...e, seq: Number(e.seq), at: Number(e.at), data: typeof e.data === 'string' ? (JSON.parse(e.data) as Record<string, unknown>) : e.data });
+      },
+      onResync,
+    );
   }
 
   recoverSessions(now: number): Promise<LiveSession[]> {

@@ -67,7 +67,7 @@ export class SqliteDriver implements SqlDriver {
     for (const step of steps) {
       if (done.has(step.version)) continue;
       this.db.transaction(() => {
-        this.db.exec(step.sql);
+        if (step.sql.trim()) this.db.exec(step.sql);
         this.db.prepare('INSERT INTO schema_migrations (version, name) VALUES (?, ?)').run(step.version, step.name);
       })();
     }
