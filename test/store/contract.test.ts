@@ -149,6 +149,29 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     expect(await store.getTeam(account, team.id)).toBeDefined();
   });
 
+  it('shared stores: the sweep expires by the stored deadline, which write-back moves', async () => {
+    await license(2);
+    const a = await store.acquire(request(), NOW);
+    const b = await store.acquire(request(), NOW);
+    if (a.kind !== 'granted' || b.kind !== 'granted') throw new Error('expected grants');
+    if (!store.shared) {
+      // Embedded: the server's heap is the truth; the sweep never touches sessions.
+      expect(await store.sweepExpiredSessions(NOW + 3_600_000, 100)).toEqual({ expired: [], events: [] });
+      return;
+    }
+    // Another server saw a heartbeat of `a` and wrote its new deadline back.
+    await store.touchSessions(new Map([[a.session.id, NOW + 60_000]]));
+    expect((await store.sweepExpiredSessions(NOW + 29_999, 100)).expired).toEqual([]);
+    expect((await store.sweepExpiredSessions(NOW + 30_000, 100)).expired).toEqual([b.session.id]);
+    expect((await store.expireSessions([a.session.id], NOW + 59_999)).expired).toEqual([]);
+    // An older write-back never moves a deadline backwards.
+    await store.touchSessions(new Map([[a.session.id, NOW + 40_000]]));
+    expect((await store.sweepExpiredSessions(NOW + 59_999, 100)).expired).toEqual([]);
+    const done = await store.sweepExpiredSessions(NOW + 60_000, 100);
+    expect(done.expired).toEqual([a.session.id]);
+    expect(done.events.map((e) => e.data.reason)).toEqual(['expired']);
+  });
+
   it('records events in order for resume', async () => {
     await license(5);
     const ids = [];
