@@ -13,6 +13,7 @@ import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from 
 import type { EventHub } from './event-hub.js';
 import type { Metrics } from './metrics.js';
 import { leaseJson } from './serialize.js';
+import { isStoreUnavailable } from './problems.js';
 
 export interface AcquireInput {
   product?: string | undefined;
@@ -41,6 +42,8 @@ export class LeaseService {
   /** Deadlines not yet written back, for stores shared by several servers. */
   private readonly pendingTouches = new Map<string, number>();
   private ticking: Promise<void> | null = null;
+  /** Set when timed work failed because the store was unreachable. */
+  private storeWasDown = false;
 
   constructor(
     private readonly store: Store,
@@ -190,6 +193,21 @@ export class LeaseService {
   }
 
   private async runTick(): Promise<void> {
+    try {
+      if (this.storeWasDown) {
+        // Clients could not heartbeat while the store was away; expiring them now would
+        // punish them for our outage. Like a restart: a fresh window for every live session.
+        await this.recover();
+        this.storeWasDown = false;
+      }
+      await this.timedWork();
+    } catch (err) {
+      if (isStoreUnavailable(err)) this.storeWasDown = true;
+      throw err;
+    }
+  }
+
+  private async timedWork(): Promise<void> {
     const started = this.clock.now();
     await this.flushTouches();
     for (;;) {

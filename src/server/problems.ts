@@ -34,6 +34,11 @@ export function installProblemHandlers(app: FastifyInstance): void {
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendProblem(reply, 'unsupported-media-type', 'send JSON with Content-Type: application/json');
     }
+    if (isStoreUnavailable(err)) {
+      req.log.warn({ err }, 'store unavailable');
+      reply.header('retry-after', '2');
+      return sendProblem(reply, 'unavailable', 'the license store is unreachable; retry shortly');
+    }
     if (fe.statusCode === 429) return sendProblem(reply, 'rate-limited', 'too many requests; try again later');
     if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendProblem(reply, 'bad-request', fe.message);
@@ -42,4 +47,19 @@ export function installProblemHandlers(app: FastifyInstance): void {
     return sendProblem(reply, 'internal-error', 'an unexpected error occurred; it has been logged');
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 'not-found', `no route ${req.method} ${req.url.split('?')[0]}`));
+}
+
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300',
+  'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL',
+]);
+
+/** Errors that mean "the database cannot be reached right now", not "this request is wrong". */
+export function isStoreUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE.has(code)) return true;
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect/i.test(message);
 }
