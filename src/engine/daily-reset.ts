@@ -31,17 +31,32 @@ export function nextDailyReset(now: number, tz: string, hhmm: string): number {
   throw new Error('unreachable: a reset exists within three days');
 }
 
+/**
+ * The first instant whose local wall-clock time in `tz` is year-month-day hour:minute; if
+ * that time falls in a gap (the clocks jump over it), the instant the gap ends.
+ *
+ * Works from the zone's UTC offsets rather than from Luxon's own resolution of ambiguous
+ * times, so both clock changes are handled the same way for gaps of any length (Lord Howe
+ * Island's is 30 minutes).
+ */
 function wallClock(year: number, month: number, day: number, minutes: number, tz: string): number {
-  const hour = Math.floor(minutes / 60);
-  const minute = minutes % 60;
-  const dt = DateTime.fromObject({ year, month, day, hour, minute }, { zone: tz });
-  // Luxon moves a time inside a DST gap forward by the gap's length; we want the first
-  // instant after the gap, which is the same instant for the usual 1 h gap at :00.
-  if (dt.hour !== hour || dt.minute !== minute) {
-    const after = DateTime.fromObject({ year, month, day, hour: hour + 1, minute: 0 }, { zone: tz });
-    return Math.min(dt.toMillis(), after.toMillis());
+  const zone = IANAZone.create(tz);
+  const naive = Date.UTC(year, month - 1, day, Math.floor(minutes / 60), minutes % 60);
+  const offsets = [...new Set([zone.offset(naive - 36 * 3600_000), zone.offset(naive), zone.offset(naive + 36 * 3600_000)])];
+  const matches = offsets.map((o) => naive - o * 60_000).filter((t) => zone.offset(t) * 60_000 === naive - t);
+  if (matches.length > 0) return Math.min(...matches);
+  // In a gap: the transition lies between the two candidate instants. Find the first
+  // instant on the later offset (offsets change on whole minutes or coarser).
+  const candidates = offsets.map((o) => naive - o * 60_000);
+  let lo = Math.min(...candidates);
+  let hi = Math.max(...candidates);
+  const before = zone.offset(lo);
+  while (hi - lo > 60_000) {
+    const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+    if (zone.offset(mid) === before) lo = mid;
+    else hi = mid;
   }
-  return dt.toMillis();
+  return hi;
 }
 
 /** Start of the local day containing `now` in `tz`, as epoch ms, and its date label. */
