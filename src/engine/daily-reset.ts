@@ -41,7 +41,7 @@ export function nextDailyReset(now: number, tz: string, hhmm: string): number {
  */
 function wallClock(year: number, month: number, day: number, minutes: number, tz: string): number {
   const zone = IANAZone.create(tz);
-  const naive = Date.UTC(year, month - 1, day, Math.floor(minutes / 60), minutes % 60);
+  const naive = DateTime.utc(year, month, day, Math.floor(minutes / 60), minutes % 60).toMillis();
   const offsets = [...new Set([zone.offset(naive - 36 * 3600_000), zone.offset(naive), zone.offset(naive + 36 * 3600_000)])];
   const matches = offsets.map((o) => naive - o * 60_000).filter((t) => zone.offset(t) * 60_000 === naive - t);
   if (matches.length > 0) return Math.min(...matches);
