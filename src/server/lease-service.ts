@@ -44,6 +44,7 @@ export class LeaseService {
   private ticking: Promise<void> | null = null;
   /** Set when timed work failed because the store was unreachable. */
   private storeWasDown = false;
+  private lastPeaks = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: Store,
@@ -235,6 +236,10 @@ export class LeaseService {
       const events = await this.store.fireLeaseTimers(this.clock.now(), 200);
       this.publish(events);
       if (events.length < 200) break;
+    }
+    if (this.clock.now() - this.lastPeaks >= 1000) {
+      this.lastPeaks = this.clock.now();
+      await this.store.recordPeaks(this.lastPeaks);
     }
   }
 

@@ -369,6 +369,8 @@ export interface Store {
   releaseLease(accountId: string, leaseId: string, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | undefined>;
   /** Fires up to `limit` lease timers due at `now` (linger, daily reset), claimed exclusively. */
   fireLeaseTimers(now: number, limit: number): Promise<LeaseEvent[]>;
+  /** Stores each product's seats in use as today's peak where higher (run by the tick). */
+  recordPeaks(now: number): Promise<void>;
   /** Re-times until-reset leases after an account's reset time or time zone changed. */
   retimeDailyResets(accountId: string, now: number): Promise<void>;
 

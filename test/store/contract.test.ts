@@ -172,6 +172,29 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     expect(done.events.map((e) => e.data.reason)).toEqual(['expired']);
   });
 
+  it('keeps today\'s peak from the tick, per day of the account', async () => {
+    await license(5);
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await store.acquire(request(), NOW));
+    await store.recordPeaks(NOW);
+    for (const h of held.slice(1)) if (h.kind === 'granted') await store.endSession(h.session.id, 'ended', NOW);
+    await store.recordPeaks(NOW + 1000);
+    expect((await store.usage(account, NOW + 2000))[0]).toMatchObject({ inUse: 1, peakToday: 3 });
+    expect((await store.usage(account, NOW + 24 * 3_600_000))[0]).toMatchObject({ inUse: 1, peakToday: 1 });
+  });
+
+  it('ends every lease of a license deleted while grants race it', async () => {
+    const lic = await license(50);
+    const results = await Promise.all([
+      ...Array.from({ length: 30 }, () => store.acquire(request(), NOW)),
+      store.deleteLicense(account, lic.id, NOW),
+      ...Array.from({ length: 30 }, () => store.acquire(request(), NOW)),
+    ]);
+    expect(results.some((r) => 'deleted' in r && r.deleted)).toBe(true);
+    const live = (await store.listLeases(account, {}, { limit: 1000, cursor: null })).items;
+    expect(live.filter((l) => l.license === lic.id)).toEqual([]);
+  });
+
   it('records events in order for resume', async () => {
     await license(5);
     const ids = [];

@@ -10,9 +10,10 @@ import { afterSessionLoss, onExplicitRelease, onLeaseTimer, type LossDecision } 
 import { seatKey } from '../../engine/seat.js';
 import type { EndReason } from '../../engine/types.js';
 import type {
-  AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, ProductUsage,
+  AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, ProductUsage, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
+import { IN_USE_SQL, freeSeat, takeSeat } from './seats.js';
 import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
 
 const LEASE_SELECT = `SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM}`;
@@ -30,9 +31,9 @@ async function ownLeases(tx: SqlExecutor, accountId: string, userId: string | nu
 
 async function productLoad(tx: SqlExecutor, productId: string, now: number): Promise<{ inUse: number; capacity: number }> {
   const r = await tx.get<Row>(
-    `SELECT COALESCE(SUM(in_use), 0) AS in_use,
-            COALESCE(SUM(CASE WHEN (starts_at IS NULL OR starts_at <= ?) AND (expires_at IS NULL OR expires_at > ?) THEN seats ELSE 0 END), 0) AS capacity
-       FROM licenses WHERE product_id = ?`,
+    `SELECT COALESCE(SUM(${IN_USE_SQL}), 0) AS in_use,
+            COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0) AS capacity
+       FROM licenses li WHERE li.product_id = ?`,
     [now, now, productId],
   );
   return { inUse: num(r?.in_use ?? 0), capacity: num(r?.capacity ?? 0) };
@@ -45,7 +46,7 @@ export async function appendEvent(tx: SqlExecutor, accountId: string, leaseId: s
   return { seq: num(r!.seq), accountId, leaseId, type, data, at: now };
 }
 
-export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number): Promise<AcquireOutcome> {
+export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
 
@@ -70,22 +71,25 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number)
     }
   }
 
-  const licenses = (await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at FROM licenses WHERE product_id = ? ORDER BY id', [product.id])).map((r) => ({
+  const licenses = (await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats FROM licenses WHERE product_id = ? ORDER BY id', [product.id])).map((r) => ({
     id: str(r.id),
     team: strOrNull(r.team_id),
     platform: strOrNull(r.platform),
     startsAt: numOrNull(r.starts_at),
     expiresAt: numOrNull(r.expires_at),
+    seats: num(r.seats),
+    maxSeats: num(r.max_seats),
   }));
   const who = { teams: req.user?.teams ?? [], mayBorrow: req.user !== null && req.user.role !== 'member' };
   const candidates = orderCandidates(licenses, who, req.platform, now);
 
-  // Every seat below 100 % in preference order first, then overage seats. The WHERE clause
-  // makes the increment conditional: the database, not this code, decides there is room.
+  // Every seat below 100 % in preference order first, then overage seats. `takeSeat` claims
+  // a free slot with a conditional update: the database, not this code, decides there is room.
+  const leaseId = req.newLease.id;
   let granted: { license: string; kind: 'regular' | 'overage' } | null = null;
-  for (const [limit, kind] of [['seats', 'regular'], ['max_seats', 'overage']] as const) {
+  for (const kind of ['regular', 'overage'] as const) {
     for (const c of candidates) {
-      if ((await tx.run(`UPDATE licenses SET in_use = in_use + 1 WHERE id = ? AND in_use < ${limit}`, [c.id])) === 1) {
+      if (await takeSeat(tx, c.id, kind === 'regular' ? c.seats : c.maxSeats, leaseId, skipLocked)) {
         granted = { license: c.id, kind };
         break;
       }
@@ -96,24 +100,41 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number)
     return { kind: 'no-seat', ...(await productLoad(tx, product.id, now)), ownLeases: await ownLeases(tx, req.accountId, userId) };
   }
 
+  const lease: Lease = {
+    id: leaseId, accountId: req.accountId, productId: product.id, product: product.key, license: granted.license, kind: granted.kind,
+    status: 'active', user: userId, device: req.device, endpoint: req.endpointId, joinCode: req.newLease.joinCode, hold: req.hold,
+    sessions: 1, clientType: req.clientType, channel: req.channel, platform: req.platform, meta: req.meta, startedAt: now,
+    endsAt: null, endedAt: null, endReason: null,
+  };
   await tx.run(
     `INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold,
        sessions, client_type, channel, platform, meta, seat_key, started_at)
-     VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`,
-    [req.newLease.id, req.accountId, product.id, granted.license, granted.kind, userId, req.device, req.endpointId,
+     VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
+    [leaseId, req.accountId, product.id, granted.license, granted.kind, userId, req.device, req.endpointId,
       req.newLease.joinCode, req.hold, req.clientType, req.channel, req.platform,
       req.meta === null ? null : JSON.stringify(req.meta), key, now],
   );
-  await recordPeak(tx, req.accountId, product.id, now);
-  const lease = (await leaseById(tx, req.newLease.id))!;
-  return attach(tx, lease, req, now, true);
+  const session = await insertSession(tx, lease, req, now);
+  return { kind: 'granted', lease, session, created: true, events: [] };
+}
+
+async function insertSession(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number): Promise<Session> {
+  const s = req.session;
+  await tx.run(
+    `INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [s.id, lease.id, lease.accountId, s.tokenHash, req.clientType, s.interval, s.timeout, now, now + s.timeout * 1000],
+  );
+  return {
+    id: s.id, leaseId: lease.id, accountId: lease.accountId, tokenHash: s.tokenHash, clientType: req.clientType,
+    interval: s.interval, timeout: s.timeout, startedAt: now, endedAt: null, endReason: null,
+  };
 }
 
 /** Thrown when the lease to attach to ended in between; the store re-runs the acquisition. */
 export class LeaseGone extends Error {}
 
 async function attach(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number, created: boolean): Promise<AcquireOutcome> {
-  const s = req.session;
   // Conditional on the lease still being live: a lease found by seat key or join code may
   // have ended since it was read. The update also locks the lease until commit. A new
   // session cancels a pending linger or daily-reset timer; a session joined with
@@ -124,26 +145,29 @@ async function attach(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: n
     [req.hold, lease.id],
   );
   if (live === 0) throw new LeaseGone(lease.id);
-  await tx.run(
-    `INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [s.id, lease.id, lease.accountId, s.tokenHash, req.clientType, s.interval, s.timeout, now, now + s.timeout * 1000],
-  );
-  const session = {
-    id: s.id, leaseId: lease.id, accountId: lease.accountId, tokenHash: s.tokenHash, clientType: req.clientType,
-    interval: s.interval, timeout: s.timeout, startedAt: now, endedAt: null, endReason: null,
-  };
+  const session = await insertSession(tx, lease, req, now);
   return { kind: 'granted', lease: (await leaseById(tx, lease.id))!, session, created, events: [] };
 }
 
-async function recordPeak(tx: SqlExecutor, accountId: string, productId: string, now: number): Promise<void> {
-  const a = await tx.get<Row>('SELECT timezone FROM accounts WHERE id = ?', [accountId]);
-  const r = await tx.get<Row>('SELECT COALESCE(SUM(in_use), 0) AS n FROM licenses WHERE product_id = ?', [productId]);
-  await tx.run(
-    `INSERT INTO daily_peaks (product_id, day, peak) VALUES (?, ?, ?)
-     ON CONFLICT (product_id, day) DO UPDATE SET peak = CASE WHEN excluded.peak > daily_peaks.peak THEN excluded.peak ELSE daily_peaks.peak END`,
-    [productId, localDay(now, str(a?.timezone ?? 'UTC')).label, num(r?.n ?? 0)],
+/**
+ * Records each product's seats in use as today's peak (in the account's time zone) where it
+ * is higher than the peak stored. Run by the timed loop rather than inside every grant, so
+ * that grants on one product do not queue on its peak row; a burst shorter than one tick
+ * can be missed.
+ */
+export async function recordPeaks(db: SqlExecutor, now: number): Promise<void> {
+  const rows = await db.all<Row>(
+    `SELECT li.product_id, a.timezone, COUNT(*) AS n FROM seat_slots ss
+       JOIN licenses li ON li.id = ss.license_id JOIN accounts a ON a.id = li.account_id
+      WHERE ss.lease_id IS NOT NULL GROUP BY li.product_id, a.timezone`,
   );
+  for (const r of rows) {
+    await db.run(
+      `INSERT INTO daily_peaks (product_id, day, peak) VALUES (?, ?, ?)
+       ON CONFLICT (product_id, day) DO UPDATE SET peak = excluded.peak WHERE excluded.peak > daily_peaks.peak`,
+      [r.product_id, localDay(now, str(r.timezone)).label, num(r.n)],
+    );
+  }
 }
 
 export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<HeartbeatOutcome> {
@@ -226,7 +250,7 @@ export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason,
   );
   if (changed === 0) return [];
   if (lease.license !== null && (lease.kind === 'regular' || lease.kind === 'overage')) {
-    await tx.run('UPDATE licenses SET in_use = in_use - 1 WHERE id = ?', [lease.license]);
+    await freeSeat(tx, lease.license, lease.id);
   }
   await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE lease_id = ? AND ended_at IS NULL', [now, reason, lease.id]);
   return [await appendEvent(tx, lease.accountId, lease.id, 'lease.ended', { reason }, now)];
@@ -283,7 +307,7 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
        LEFT JOIN daily_peaks d ON d.product_id = p.id AND d.day = ? WHERE p.account_id = ? ORDER BY p.id`,
     [day, accountId],
   );
-  const licenses = await db.all<Row>('SELECT * FROM licenses WHERE account_id = ? ORDER BY id', [accountId]);
+  const licenses = await db.all<Row>(`SELECT li.*, ${IN_USE_SQL} AS in_use FROM licenses li WHERE li.account_id = ? ORDER BY li.id`, [accountId]);
   const overage = await db.all<Row>(
     "SELECT product_id, COUNT(*) AS n FROM leases WHERE account_id = ? AND ended_at IS NULL AND kind = 'overage' GROUP BY product_id",
     [accountId],
@@ -292,12 +316,13 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
   return products.map((p) => {
     const own = licenses.filter((l) => l.product_id === p.id);
     const valid = own.filter((l) => (l.starts_at === null || num(l.starts_at) <= now) && (l.expires_at === null || num(l.expires_at) > now));
+    const inUse = own.reduce((n, l) => n + num(l.in_use), 0);
     return {
       product: str(p.key),
       capacity: valid.reduce((n, l) => n + num(l.seats), 0),
-      inUse: own.reduce((n, l) => n + num(l.in_use), 0),
+      inUse,
       overage: overageBy.get(str(p.id)) ?? 0,
-      peakToday: num(p.peak),
+      peakToday: Math.max(num(p.peak), inUse),
       licenses: own.map((l) => ({
         id: str(l.id), name: strOrNull(l.name), team: strOrNull(l.team_id), platform: strOrNull(l.platform),
         seats: num(l.seats), inUse: num(l.in_use),

@@ -65,10 +65,17 @@ CREATE TABLE licenses (
   enforcement TEXT NOT NULL,
   win INTEGER NOT NULL,
   exception_quota INTEGER,
-  in_use INTEGER NOT NULL DEFAULT 0 CHECK (in_use >= 0),
   created_at {{int8}} NOT NULL
 );
 CREATE INDEX licenses_product ON licenses (product_id, id);
+CREATE TABLE seat_slots (
+  license_id TEXT NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,
+  slot INTEGER NOT NULL,
+  lease_id TEXT,
+  PRIMARY KEY (license_id, slot)
+);
+CREATE INDEX seat_slots_free ON seat_slots (license_id, slot) WHERE lease_id IS NULL;
+CREATE UNIQUE INDEX seat_slots_held ON seat_slots (lease_id) WHERE lease_id IS NOT NULL;
 CREATE TABLE endpoints (
   id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,

@@ -13,8 +13,9 @@ import {
   toProduct, toTeam, toUser,
 } from './rows.js';
 import { overageSeats } from '../../engine/seat.js';
+import { IN_USE_SQL, syncSlots } from './seats.js';
 
-const LICENSE_SELECT = `SELECT li.*, p.key AS product_key FROM licenses li JOIN products p ON p.id = li.product_id`;
+const LICENSE_SELECT = `SELECT li.*, p.key AS product_key, ${IN_USE_SQL} AS in_use FROM licenses li JOIN products p ON p.id = li.product_id`;
 const ENDPOINT_SELECT = `SELECT e.*, p.key AS product_key FROM endpoints e JOIN products p ON p.id = e.product_id`;
 
 /**
@@ -246,10 +247,11 @@ export class SqlStore implements Store {
       if (l.team !== null) await this.checkTeams(tx, accountId, [l.team]);
       await tx.run(
         `INSERT INTO licenses (id, account_id, product_id, name, seats, team_id, platform, overage, max_seats, starts_at,
-           expires_at, enforcement, win, exception_quota, in_use, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
+           expires_at, enforcement, win, exception_quota, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [id, accountId, l.productId, l.name, l.seats, l.team, l.platform, l.overage, l.seats + overageSeats(l.seats, l.overage),
           l.startsAt, l.expiresAt, l.enforcement, l.window, l.exceptionQuota, now],
       );
+      await syncSlots(tx, id, l.seats + overageSeats(l.seats, l.overage));
       const r = await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]);
       return toLicense(r!);
     });
@@ -282,16 +284,18 @@ export class SqlStore implements Store {
         [next.name, next.seats, next.team, next.platform, next.overage, next.seats + overageSeats(next.seats, next.overage),
           next.startsAt, next.expiresAt, next.enforcement, next.window, next.exceptionQuota, id],
       );
+      await syncSlots(tx, id, next.seats + overageSeats(next.seats, next.overage));
       return toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]))!);
     });
   }
 
   deleteLicense(accountId: string, id: string, now: number): Promise<{ deleted: boolean; events: LeaseEvent[] }> {
     return this.db.transaction(async (tx) => {
-      // Lock the license first: a grant racing this deletion either commits before (and its
-      // lease is ended below) or finds the license gone.
-      const exists = await tx.run('UPDATE licenses SET seats = seats WHERE account_id = ? AND id = ?', [accountId, id]);
+      const exists = await tx.run('UPDATE licenses SET max_seats = 0 WHERE account_id = ? AND id = ?', [accountId, id]);
       if (exists === 0) return { deleted: false, events: [] };
+      // Removing the free seats waits for any grant holding one of them to commit, so the
+      // live leases read next include every lease this license will ever have granted.
+      await tx.run('DELETE FROM seat_slots WHERE license_id = ? AND lease_id IS NULL', [id]);
       const live = await tx.all<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.license_id = ? AND l.ended_at IS NULL`, [id]);
       const events: LeaseEvent[] = [];
       for (const r of live) events.push(...(await leaseOps.endLease(tx, toLease(r), 'license-ended', now)));
@@ -381,7 +385,7 @@ export class SqlStore implements Store {
     // indexes let one win, and the other re-runs and finds the winner's lease.
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => leaseOps.acquire(tx, req, now));
+        return await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres'));
       } catch (e) {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
@@ -475,6 +479,10 @@ export class SqlStore implements Store {
 
   fireLeaseTimers(now: number, limit: number): Promise<LeaseEvent[]> {
     return this.db.transaction((tx) => leaseOps.fireLeaseTimers(tx, now, limit, this.dialect === 'postgres'));
+  }
+
+  recordPeaks(now: number): Promise<void> {
+    return this.db.transaction((tx) => leaseOps.recordPeaks(tx, now));
   }
 
   retimeDailyResets(accountId: string, now: number): Promise<void> {

@@ -1,0 +1,67 @@
+/**
+ * Seats as rows. Each license has one `seat_slots` row per seat it may grant (slots
+ * 0…seats-1 are regular, seats…seats+overage-1 overage); a lease holds a seat by holding a
+ * slot. Taking a seat claims one free slot with a conditional update, so the database
+ * decides there is room and no grant can exceed the slots that exist. On PostgreSQL the
+ * free slot is chosen with FOR UPDATE SKIP LOCKED, so grants on one busy license run in
+ * parallel instead of queueing on a single counter row.
+ */
+import type { SqlExecutor, Row } from './driver.js';
+import { num } from './rows.js';
+
+/** Count of held seats of the license aliased `li`. */
+export const IN_USE_SQL = '(SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL)';
+
+/**
+ * Makes the license's slots match `maxSeats`: adds missing ones, removes free ones beyond
+ * it. Held slots beyond it stay until their lease ends (see `freeSeat`).
+ */
+export async function syncSlots(tx: SqlExecutor, licenseId: string, maxSeats: number): Promise<void> {
+  if (maxSeats > 0) {
+    await tx.run(
+      `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < CAST(? AS INTEGER))
+       INSERT INTO seat_slots (license_id, slot) SELECT ?, i FROM n WHERE true ON CONFLICT DO NOTHING`,
+      [maxSeats, licenseId],
+    );
+  }
+  await tx.run('DELETE FROM seat_slots WHERE license_id = ? AND slot >= ? AND lease_id IS NULL', [licenseId, maxSeats]);
+}
+
+/** Claims a free slot below `limit` for the lease; false if there is none. */
+export async function takeSeat(tx: SqlExecutor, licenseId: string, limit: number, leaseId: string, skipLocked: boolean): Promise<boolean> {
+  const lock = skipLocked ? ' FOR UPDATE SKIP LOCKED' : '';
+  const r = await tx.get<Row>(
+    `UPDATE seat_slots SET lease_id = ? WHERE license_id = ? AND slot = (
+       SELECT slot FROM seat_slots WHERE license_id = ? AND lease_id IS NULL AND slot < ? ORDER BY slot LIMIT 1${lock})
+     AND lease_id IS NULL RETURNING slot`,
+    [leaseId, licenseId, licenseId, limit],
+  );
+  return r !== undefined;
+}
+
+/**
+ * Frees the lease's slot. When seats were lowered below the number held, the slots beyond
+ * the new limit are emptied first: a lease holding one of them moves into the slot being
+ * freed, so that no new seat is granted until fewer than the limit are held.
+ */
+export async function freeSeat(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
+  const mine = await tx.get<Row>('SELECT slot FROM seat_slots WHERE license_id = ? AND lease_id = ?', [licenseId, leaseId]);
+  if (!mine) return;
+  const lic = await tx.get<Row>('SELECT max_seats FROM licenses WHERE id = ?', [licenseId]);
+  const max = num(lic?.max_seats ?? 0);
+  const slot = num(mine.slot);
+  if (slot >= max) {
+    await tx.run('DELETE FROM seat_slots WHERE license_id = ? AND slot = ?', [licenseId, slot]);
+    return;
+  }
+  const over = await tx.get<Row>(
+    'SELECT slot, lease_id FROM seat_slots WHERE license_id = ? AND slot >= ? AND lease_id IS NOT NULL ORDER BY slot DESC LIMIT 1',
+    [licenseId, max],
+  );
+  if (over) {
+    await tx.run('DELETE FROM seat_slots WHERE license_id = ? AND slot = ?', [licenseId, num(over.slot)]);
+    await tx.run('UPDATE seat_slots SET lease_id = ? WHERE license_id = ? AND slot = ?', [over.lease_id, licenseId, slot]);
+    return;
+  }
+  await tx.run('UPDATE seat_slots SET lease_id = NULL WHERE license_id = ? AND slot = ?', [licenseId, slot]);
+}
