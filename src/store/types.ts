@@ -355,9 +355,9 @@ export interface Store {
    */
   sweepExpiredSessions(now: number, limit: number): Promise<{ expired: string[]; events: LeaseEvent[] }>;
   /**
-   * Shared stores: events committed by any server, as they commit. `onResync` is called
-   * when notifications may have been missed (the listening connection was lost), so that
-   * streams re-read from `eventsSince`. A no-op on an embedded store.
+   * Shared stores: events committed by any server, shortly after they commit (polled).
+   * `onResync` is called when events may have been missed (the store was unreachable), so
+   * that streams re-read from `eventsSince`. A no-op on an embedded store.
    */
   subscribeEvents(onEvent: (e: LeaseEvent) => void, onResync: () => void): Promise<() => Promise<void>>;
   /**

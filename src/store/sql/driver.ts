@@ -19,11 +19,6 @@ export interface SqlDriver extends SqlExecutor {
    * failures and deadlocks, so `fn` must be safe to run again.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
-  /**
-   * Shared databases only: calls `onMessage` for each notification on `channel`, and
-   * `onResync` after a lost listening connection came back (messages may have been missed).
-   */
-  listen?(channel: string, onMessage: (payload: string) => void, onResync: () => void): Promise<() => Promise<void>>;
   /** Runs the migrations not yet applied, safely when several servers start at once. */
   migrate(steps: readonly MigrationStep[]): Promise<void>;
   close(): Promise<void>;

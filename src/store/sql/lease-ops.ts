@@ -252,7 +252,10 @@ export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason,
   if (lease.license !== null && (lease.kind === 'regular' || lease.kind === 'overage')) {
     await freeSeat(tx, lease.license, lease.id);
   }
-  await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE lease_id = ? AND ended_at IS NULL', [now, reason, lease.id]);
+  // Its sessions end with it (none are left when the last one's loss ended the lease).
+  if (lease.sessions > 0) {
+    await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE lease_id = ? AND ended_at IS NULL', [now, reason, lease.id]);
+  }
   return [await appendEvent(tx, lease.accountId, lease.id, 'lease.ended', { reason }, now)];
 }
 

@@ -163,22 +163,6 @@ CREATE TABLE daily_peaks (
 );
 `,
   },
-  {
-    // Cluster mode: every event committed on any server is announced to all of them; the
-    // notification is delivered at commit, so a listener never sees an uncommitted event.
-    name: 'event notifications',
-    only: 'postgres',
-    sql: `
-CREATE FUNCTION seatkeeper_event_notify() RETURNS trigger AS $$
-BEGIN
-  PERFORM pg_notify('seatkeeper_events', json_build_object(
-    'seq', NEW.seq, 'accountId', NEW.account_id, 'leaseId', NEW.lease_id, 'type', NEW.type,
-    'data', NEW.data, 'at', NEW.at)::text);
-  RETURN NEW;
-END $$ LANGUAGE plpgsql;
-CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION seatkeeper_event_notify();
-`,
-  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {

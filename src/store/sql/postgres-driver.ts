@@ -16,7 +16,7 @@ const RETRYABLE = new Set(['40001', '40P01']);
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
-  private readonly text = new Map<string, string>();
+  private readonly prepared = new Map<string, { name: string; text: string }>();
 
   constructor(url: string, max = 10) {
     this.pool = new pg.Pool({ connectionString: url, max });
@@ -24,20 +24,24 @@ export class PostgresDriver implements SqlDriver {
     this.pool.on('error', () => undefined);
   }
 
-  private sql(s: string): string {
-    let t = this.text.get(s);
-    if (t === undefined) {
-      t = toPg(s);
-      this.text.set(s, t);
+  /**
+   * Each distinct statement becomes a named prepared statement (parsed and planned once per
+   * connection, as `pgbench -M prepared` does), instead of being parsed on every call.
+   */
+  private query(s: string, params: readonly unknown[]): pg.QueryConfig {
+    let q = this.prepared.get(s);
+    if (q === undefined) {
+      q = { name: `sk${this.prepared.size}`, text: toPg(s) };
+      this.prepared.set(s, q);
     }
-    return t;
+    return { name: q.name, text: q.text, values: params as unknown[] };
   }
 
   private exec(client: pg.Pool | pg.PoolClient): SqlExecutor {
     return {
-      all: async <T>(s: string, params: readonly unknown[] = []) => (await client.query(this.sql(s), params as unknown[])).rows as T[],
-      get: async <T>(s: string, params: readonly unknown[] = []) => (await client.query(this.sql(s), params as unknown[])).rows[0] as T | undefined,
-      run: async (s: string, params: readonly unknown[] = []) => (await client.query(this.sql(s), params as unknown[])).rowCount ?? 0,
+      all: async <T>(s: string, params: readonly unknown[] = []) => (await client.query(this.query(s, params))).rows as T[],
+      get: async <T>(s: string, params: readonly unknown[] = []) => (await client.query(this.query(s, params))).rows[0] as T | undefined,
+      run: async (s: string, params: readonly unknown[] = []) => (await client.query(this.query(s, params))).rowCount ?? 0,
     };
   }
 
@@ -94,53 +98,6 @@ export class PostgresDriver implements SqlDriver {
       await client.query('SELECT pg_advisory_unlock(727274001)').catch(() => undefined);
       client.release();
     }
-  }
-
-  /**
-   * LISTEN on a dedicated connection, reconnecting with backoff when it drops; after a
-   * reconnect `onResync` tells the caller that notifications may have been missed.
-   */
-  async listen(channel: string, onMessage: (payload: string) => void, onResync: () => void): Promise<() => Promise<void>> {
-    let client: pg.Client | null = null;
-    let stopped = false;
-    let retry: NodeJS.Timeout | null = null;
-    const scheduleRetry = () => {
-      if (stopped || retry) return;
-      retry = setTimeout(() => {
-        retry = null;
-        connect(true).catch(scheduleRetry);
-      }, 1000);
-    };
-    const connect = async (isRetry: boolean): Promise<void> => {
-      const c = new pg.Client(this.pool.options);
-      c.on('notification', (m) => {
-        if (m.channel === channel && m.payload !== undefined) onMessage(m.payload);
-      });
-      c.on('error', () => undefined);
-      c.on('end', () => {
-        if (client !== c) return;
-        client = null;
-        scheduleRetry();
-      });
-      try {
-        await c.connect();
-        await c.query(`LISTEN ${channel}`);
-      } catch (e) {
-        await c.end().catch(() => undefined);
-        throw e;
-      }
-      client = c;
-      if (stopped) await c.end().catch(() => undefined);
-      else if (isRetry) onResync();
-    };
-    await connect(false);
-    return async () => {
-      stopped = true;
-      if (retry) clearTimeout(retry);
-      const c = client;
-      client = null;
-      await c?.end().catch(() => undefined);
-    };
   }
 
   close(): Promise<void> {

@@ -45,6 +45,15 @@ export async function takeSeat(tx: SqlExecutor, licenseId: string, limit: number
  * freed, so that no new seat is granted until fewer than the limit are held.
  */
 export async function freeSeat(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
+  // Fast path, one statement: the slot is within the limit and no slot beyond it is held.
+  const freed = await tx.run(
+    `UPDATE seat_slots SET lease_id = NULL WHERE license_id = ? AND lease_id = ?
+       AND slot < (SELECT max_seats FROM licenses WHERE id = ?)
+       AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ? AND o.lease_id IS NOT NULL
+                         AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ?))`,
+    [licenseId, leaseId, licenseId, licenseId, licenseId],
+  );
+  if (freed > 0) return;
   const mine = await tx.get<Row>('SELECT slot FROM seat_slots WHERE license_id = ? AND lease_id = ?', [licenseId, leaseId]);
   if (!mine) return;
   const lic = await tx.get<Row>('SELECT max_seats FROM licenses WHERE id = ?', [licenseId]);

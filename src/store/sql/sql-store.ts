@@ -457,16 +457,51 @@ export class SqlStore implements Store {
     });
   }
 
-  async subscribeEvents(onEvent: (e: LeaseEvent) => void, onResync: () => void): Promise<() => Promise<void>> {
-    if (!this.db.listen) return async () => undefined;
-    return this.db.listen(
-      'seatkeeper_events',
-      (payload) => {
-        const e = JSON.parse(payload) as LeaseEvent & { data: string | Record<string, unknown> };
-        onEvent({ ...e, seq: Number(e.seq), at: Number(e.at), data: typeof e.data === 'string' ? (JSON.parse(e.data) as Record<string, unknown>) : e.data });
-      },
-      onResync,
-    );
+  /**
+   * Shared stores: every server polls the events table (every `pollMs`) and relays what other
+   * servers committed. Not LISTEN/NOTIFY: PostgreSQL serialises the commits of all notifying
+   * transactions under one lock, which would cap grants and releases at the disk's fsync rate.
+   * Sequence numbers are taken at insert but become visible at commit, so a lower one can
+   * appear after a higher one: each poll looks back `lookback` numbers and skips what it has
+   * already relayed.
+   */
+  async subscribeEvents(onEvent: (e: LeaseEvent) => void, onResync: () => void, pollMs = 200, lookback = 5000): Promise<() => Promise<void>> {
+    if (!this.shared) return async () => undefined;
+    const top = await this.db.get<Row>('SELECT COALESCE(MAX(seq), 0) AS seq FROM events');
+    let high = num(top?.seq ?? 0);
+    const seen = new Set<number>();
+    let failed = false;
+    let busy = false;
+    const poll = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        for (;;) {
+          const rows = await this.db.all<Row>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT 1000', [Math.max(0, high - lookback)]);
+          if (failed) {
+            failed = false;
+            onResync();
+          }
+          let fresh = 0;
+          for (const r of rows) {
+            const e = toEvent(r);
+            if (seen.has(e.seq)) continue;
+            seen.add(e.seq);
+            fresh++;
+            if (e.seq > high) high = e.seq;
+            onEvent(e);
+          }
+          for (const seq of seen) if (seq <= high - 2 * lookback) seen.delete(seq);
+          if (rows.length < 1000 || fresh === 0) break;
+        }
+      } catch {
+        failed = true;
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void poll(), pollMs);
+    return async () => clearInterval(timer);
   }
 
   recoverSessions(now: number): Promise<LiveSession[]> {
