@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp, type App } from '../../src/server/app.js';
+import type { Principal } from '../../src/server/auth.js';
+import { FakeClock } from '../../src/server/deps.js';
+import { createAccount } from '../../src/server/plugins/accounts.js';
+import type { Store } from '../../src/store/types.js';
+import { sqliteKind, type TestStore } from '../helpers/stores.js';
+
+describe('mass expiry', () => {
+  let ts: TestStore;
+  let app: App;
+  const clock = new FakeClock(Date.UTC(2026, 4, 4, 4, 4, 4));
+  const batches: number[] = [];
+
+  beforeEach(async () => {
+    ts = await sqliteKind.open();
+    // Record the size of every expiry batch the service hands the store.
+    const spy = new Proxy(ts.store, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'expireSessions') return (ids: string[], now: number) => (batches.push(ids.length), target.expireSessions(ids, now));
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Store;
+    app = await buildApp({ store: spy, clock });
+  });
+  afterEach(async () => {
+    await app.close();
+    await ts.drop();
+  });
+
+  it('frees 1,200 abandoned sessions in bounded batches while heartbeats are still answered', async () => {
+    const { account } = await createAccount(app.ctx, 'acme', 'UTC', { username: 'o', password: 'long enough password' });
+    const owner = (await ts.store.findUserByUsername(account.id, 'o'))!;
+    const product = await ts.store.createProduct(account.id, 'prd_1', {
+      key: 'p', name: 'p', seatModel: 'session', heartbeat: { interval: 10, timeout: 30 }, clientTypes: {}, linger: 0,
+      standbyTimeout: null, flex: { channels: [], duration: 60 }, activationWindow: 1, quota: null,
+    }, clock.now());
+    await ts.store.createLicense(account.id, 'lic_1', {
+      productId: product.id, seats: 1300, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, clock.now());
+    const p: Principal = { kind: 'user', accountId: account.id, user: owner, tokenHash: '' };
+    const abandoned = [];
+    for (let i = 0; i < 1200; i++) abandoned.push(await app.ctx.service.acquire(p, { product: 'p' }));
+    const alive = await app.ctx.service.acquire(p, { product: 'p' });
+
+    clock.advance(20_000);
+    await app.ctx.service.heartbeat(alive.session.id, alive.token);
+    clock.advance(10_000);
+    // A heartbeat racing the storm is answered.
+    const [, hb] = await Promise.all([app.ctx.service.tick(), app.ctx.service.heartbeat(alive.session.id, alive.token)]);
+    expect(hb.lease.status).toBe('active');
+
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(1200);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(500);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    const usage = await ts.store.usage(account.id, clock.now());
+    expect(usage[0]?.inUse).toBe(1);
+    expect((await ts.store.getLease(account.id, abandoned[0]!.lease.id))?.endReason).toBe('expired');
+  });
+});
