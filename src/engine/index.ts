@@ -6,3 +6,4 @@ export * from './daily-reset.js';
 export * from './deadline-index.js';
 export * from './permissions.js';
 export * from './sse.js';
+export * from './policy.js';

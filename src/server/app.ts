@@ -19,6 +19,8 @@ import { peopleRoutes } from './plugins/people.js';
 import { catalogRoutes } from './plugins/catalog.js';
 import { leaseRoutes } from './plugins/leases.js';
 import { sessionRoutes } from './plugins/sessions.js';
+import { ticketRoutes } from './plugins/tickets.js';
+import { reportRoutes } from './plugins/reports.js';
 
 export interface AppDeps {
   store: Store;
@@ -92,6 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(catalogRoutes, { ctx, prefix: '/v1' });
   await app.register(leaseRoutes, { ctx, prefix: '/v1' });
   await app.register(sessionRoutes, { ctx, prefix: '/v1' });
+  await app.register(ticketRoutes, { ctx, prefix: '/v1' });
+  await app.register(reportRoutes, { ctx, prefix: '/v1' });
 
   const out = app as unknown as App;
   out.ctx = ctx;

@@ -7,7 +7,7 @@ export function defaultSettings(): AccountSettings {
   return {
     dailyReset: '04:00',
     flexMax: 5,
-    ppu: { enabled: false, balanceMinutes: 0 },
+    ppu: { enabled: false, balanceMinutes: 0, lowThreshold: 30 },
     permissions: { ...DEFAULT_MEMBER_PERMISSIONS },
     alertRecipients: '',
     alertCheckInterval: 600,

@@ -7,7 +7,8 @@ import { DeadlineIndex } from '../engine/deadline-index.js';
 import { heartbeatPolicy } from '../engine/seat.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
-import type { Lease, LeaseEvent, Product, Requester, Session, Store, User } from '../store/types.js';
+import { createHmac } from 'node:crypto';
+import type { Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import type { Principal } from './auth.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from './deps.js';
 import type { EventHub } from './event-hub.js';
@@ -25,6 +26,9 @@ export interface AcquireInput {
   join?: string | undefined;
   hold?: Hold | undefined;
   standby?: boolean | undefined;
+  wait?: boolean | undefined;
+  flex?: boolean | undefined;
+  ppu?: boolean | undefined;
   meta?: object | undefined;
 }
 
@@ -78,13 +82,14 @@ export class LeaseService {
     );
   }
 
-  async acquire(p: Principal, input: AcquireInput): Promise<{ lease: Lease; session: Session; token: string; expiresAt: number }> {
+  async acquire(p: Principal, input: AcquireInput): Promise<Granted | Queued> {
     const now = this.clock.now();
     const { product, endpointId } = await this.resolveProduct(p, input);
     const user = await this.resolveUser(p, input);
     if (input.standby) throw new ApiError('bad-request', 'standby leases are not available in this version', { field: 'standby' });
     const policy = heartbeatPolicy(product, input.clientType ?? null);
     const token = newSecret('sss');
+    const ticketToken = newSecret('skq');
     const outcome = await this.store.acquire(
       {
         accountId: p.accountId,
@@ -98,6 +103,15 @@ export class LeaseService {
         join: input.join ?? null,
         hold: input.hold ?? 'heartbeat',
         meta: (input.meta as Record<string, unknown> | undefined) ?? null,
+        wait: input.wait ?? false,
+        flex: input.flex,
+        ppu: input.ppu,
+        ticket: {
+          id: newId('tkt', now),
+          tokenHash: hashToken(ticketToken),
+          sessionTokenHash: hashToken(queuedSessionToken(ticketToken)),
+          ttlMs: product.heartbeat.timeout * 1000,
+        },
         newLease: { id: newId('lse', now), joinCode: newJoinCode() },
         session: { id: newId('ses', now), tokenHash: hashToken(token), interval: policy.interval, timeout: policy.timeout },
       },
@@ -109,8 +123,11 @@ export class LeaseService {
         this.deadlines.set(outcome.session.id, expiresAt);
         this.metrics.grants.inc({ product: product.key, lease: outcome.created ? 'new' : 'shared' });
         this.publish(outcome.events);
-        return { lease: outcome.lease, session: outcome.session, token, expiresAt };
+        return { kind: 'granted', lease: outcome.lease, session: outcome.session, token, expiresAt };
       }
+      case 'queued':
+        this.metrics.queued.inc({ product: product.key });
+        return { kind: 'queued', ticket: outcome.ticket, token: ticketToken };
       case 'unknown-join-code':
         throw new ApiError('not-found', 'no live lease has this join code', { field: 'join' });
       case 'no-seat':
@@ -175,8 +192,41 @@ export class LeaseService {
   publish(events: readonly LeaseEvent[]): void {
     for (const e of events) {
       if (e.type === 'lease.ended') this.metrics.leasesEnded.inc({ reason: String(e.data.reason) });
+      // A seat served from the queue started a session inside the store: time it here.
+      if (e.type === 'lease.granted' && typeof e.data.session === 'string' && !this.store.shared) {
+        this.deadlines.set(e.data.session, e.at + Number(e.data.timeout) * 1000);
+      }
     }
     this.hub.publish(events);
+  }
+
+  /** A queue ticket, checked against its token; polling it keeps it alive. */
+  async ticket(id: string, token: string, keepAlive: boolean): Promise<{ ticket: Ticket; lease?: Lease; session?: { id: string; token: string; interval: number; timeout: number } }> {
+    const ticket = await this.store.getTicket(id);
+    if (!ticket) throw new ApiError('not-found', `no ticket ${id}`);
+    if (!safeEqual(hashToken(token), ticket.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the ticket');
+    if (ticket.status === 'waiting' && keepAlive) {
+      const expiresAt = this.clock.now() + ticket.timeout * 1000;
+      await this.store.touchTicket(id, expiresAt);
+      ticket.expiresAt = Math.max(ticket.expiresAt, expiresAt);
+    }
+    if (ticket.status !== 'granted') return { ticket };
+    const lease = await this.store.getLease(ticket.accountId, ticket.leaseId);
+    return {
+      ticket,
+      ...(lease && { lease }),
+      session: { id: ticket.sessionId, token: queuedSessionToken(token), interval: ticket.interval, timeout: ticket.timeout },
+    };
+  }
+
+  async cancelTicket(id: string, token: string): Promise<void> {
+    await this.ticket(id, token, false);
+    await this.store.cancelTicket(id, this.clock.now());
+  }
+
+  /** Records a refusal that happened before the store was asked (a disabled endpoint). */
+  async recordRefusal(p: Principal, productId: string, code: string, device: string | null): Promise<void> {
+    await this.store.recordDenial({ accountId: p.accountId, productId, userId: p.kind === 'user' ? p.user.id : null, device, code }, this.clock.now());
   }
 
   /**
@@ -239,7 +289,7 @@ export class LeaseService {
     }
     if (this.clock.now() - this.lastPeaks >= 1000) {
       this.lastPeaks = this.clock.now();
-      await this.store.recordPeaks(this.lastPeaks);
+      await this.store.sample(this.lastPeaks);
     }
   }
 
@@ -258,7 +308,10 @@ export class LeaseService {
 
   private async resolveProduct(p: Principal, input: AcquireInput): Promise<{ product: Product; endpointId: string | null }> {
     if (p.kind === 'endpoint') {
-      if (!p.endpoint.enabled) throw new ApiError('endpoint-disabled', `endpoint ${p.endpoint.name} is disabled; an administrator can enable it`);
+      if (!p.endpoint.enabled) {
+        await this.recordRefusal(p, p.endpoint.productId, 'endpoint-disabled', input.device ?? null);
+        throw new ApiError('endpoint-disabled', `endpoint ${p.endpoint.name} is disabled; an administrator can enable it`);
+      }
       if (input.product !== undefined && input.product !== p.endpoint.product) {
         throw new ApiError('bad-request', `this endpoint is for product ${p.endpoint.product}`, { field: 'product' });
       }
@@ -295,6 +348,17 @@ export class LeaseService {
     if (!user) throw new ApiError('bad-request', `unknown user ${input.user}`, { field: 'user' });
     return requester(user);
   }
+}
+
+export type Granted = { kind: 'granted'; lease: Lease; session: Session; token: string; expiresAt: number };
+export type Queued = { kind: 'queued'; ticket: Ticket; token: string };
+
+/**
+ * The session token of a request served from the queue, derived from its ticket token: the
+ * store keeps only its hash, and only the ticket's holder can compute it.
+ */
+export function queuedSessionToken(ticketToken: string): string {
+  return `sss_${createHmac('sha256', ticketToken).update('seatkeeper queued session').digest('base64url')}`;
 }
 
 function requester(u: User): Requester {

@@ -81,6 +81,8 @@ export const SessionSchema = Type.Object({
   expiresAt: Iso,
 });
 
+export const TicketSchema = Type.Object({ id: Type.String(), token: Type.String(), position: Type.Integer(), expiresAt: Iso });
+
 export const LeaseQuery = Type.Object({
   ...PageQuery.properties,
   product: Type.Optional(Type.String({ maxLength: 100 })),
@@ -94,7 +96,7 @@ export const SettingsSchema = Type.Object({
   timezone: Type.String(),
   dailyReset: Type.String(),
   flexMax: Type.Integer(),
-  ppu: Type.Object({ enabled: Type.Boolean(), balanceMinutes: Type.Number() }),
+  ppu: Type.Object({ enabled: Type.Boolean(), balanceMinutes: Type.Number(), lowThreshold: Type.Number() }),
   permissions: PermissionsSchema,
   alertRecipients: Type.String(),
   alertCheckInterval: Type.Number(),
@@ -104,7 +106,12 @@ export const SettingsPatch = Type.Object(
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     dailyReset: Type.Optional(Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' })),
     flexMax: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
-    ppu: Type.Optional(Type.Object({ enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    ppu: Type.Optional(
+      Type.Object(
+        { enabled: Type.Optional(Type.Boolean()), lowThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000_000 })) },
+        { additionalProperties: false },
+      ),
+    ),
     permissions: Type.Optional(PermissionsSchema),
     alertRecipients: Type.Optional(Type.String({ maxLength: 2000 })),
     alertCheckInterval: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),

@@ -31,7 +31,8 @@ export interface PageOf<T> {
 export interface AccountSettings {
   dailyReset: string;
   flexMax: number;
-  ppu: { enabled: boolean; balanceMinutes: number };
+  /** `balanceMinutes` is read from the account's balance, never written through settings. */
+  ppu: { enabled: boolean; balanceMinutes: number; lowThreshold: number };
   permissions: Permissions;
   alertRecipients: string;
   alertCheckInterval: number;
@@ -204,8 +205,14 @@ export interface AcquireRequest {
   join: string | null;
   hold: Hold;
   meta: Record<string, unknown> | null;
+  /** Ask to wait in the queue when nothing is free; opt out of flex or pay-per-use. */
+  wait: boolean;
+  flex: boolean | undefined;
+  ppu: boolean | undefined;
   /** Used if a new lease is created. */
   newLease: { id: string; joinCode: string };
+  /** Used if the request is queued; the session token a ticket gets is derived from its token. */
+  ticket: { id: string; tokenHash: string; sessionTokenHash: string; ttlMs: number };
   /** The session to start. */
   session: { id: string; tokenHash: string; interval: number; timeout: number };
 }
@@ -214,7 +221,44 @@ export type AcquireOutcome =
   | { kind: 'granted'; lease: Lease; session: Session; created: boolean; events: LeaseEvent[] }
   | { kind: 'no-seat'; inUse: number; capacity: number; ownLeases: Lease[] }
   | { kind: 'user-limit'; inUse: number; capacity: number; ownLeases: Lease[]; maxLeases: number }
+  | { kind: 'queued'; ticket: Ticket }
   | { kind: 'unknown-join-code' };
+
+export type TicketStatus = 'waiting' | 'granted' | 'expired' | 'cancelled';
+export interface Ticket {
+  id: string;
+  accountId: string;
+  productId: string;
+  status: TicketStatus;
+  tokenHash: string;
+  userId: string | null;
+  leaseId: string;
+  sessionId: string;
+  interval: number;
+  timeout: number;
+  createdAt: number;
+  expiresAt: number;
+  /** 1 = next to be served; 0 when not waiting. */
+  position: number;
+}
+
+export interface Denial {
+  at: number;
+  user: string | null;
+  device: string | null;
+  product: string;
+  code: string;
+}
+export interface MaxReached {
+  product: string;
+  from: number;
+  to: number | null;
+}
+export interface ReportRange {
+  from: number | null;
+  to: number | null;
+  productId?: string;
+}
 
 export type HeartbeatOutcome =
   | { kind: 'alive'; session: Session; lease: Lease }
@@ -243,6 +287,9 @@ export interface ProductUsage {
   inUse: number;
   overage: number;
   peakToday: number;
+  flexInUse: number;
+  ppuInUse: number;
+  queued: number;
   licenses: LicenseUsage[];
 }
 
@@ -300,10 +347,11 @@ export interface Store {
   /** `conflict` while the product has licenses. */
   deleteProduct(accountId: string, id: string): Promise<boolean>;
 
-  createLicense(accountId: string, id: string, l: LicenseInput, now: number): Promise<License>;
+  /** Also serves waiting flex leases and tickets with the new seats; their events are returned. */
+  createLicense(accountId: string, id: string, l: LicenseInput, now: number): Promise<License & { events: LeaseEvent[] }>;
   getLicense(accountId: string, id: string): Promise<License | undefined>;
   listLicenses(accountId: string, page: Page, productId?: string): Promise<PageOf<License>>;
-  updateLicense(accountId: string, id: string, patch: Partial<LicenseInput>): Promise<License | undefined>;
+  updateLicense(accountId: string, id: string, patch: Partial<LicenseInput>, now: number): Promise<(License & { events: LeaseEvent[] }) | undefined>;
   /** Ends the license's live leases (`license-ended`) and deletes it, atomically. */
   deleteLicense(accountId: string, id: string, now: number): Promise<{ deleted: boolean; events: LeaseEvent[] }>;
 
@@ -369,8 +417,22 @@ export interface Store {
   releaseLease(accountId: string, leaseId: string, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | undefined>;
   /** Fires up to `limit` lease timers due at `now` (linger, daily reset), claimed exclusively. */
   fireLeaseTimers(now: number, limit: number): Promise<LeaseEvent[]>;
-  /** Stores each product's seats in use as today's peak where higher (run by the tick). */
-  recordPeaks(now: number): Promise<void>;
+  /**
+   * Run by the tick: stores each product's seats in use as today's peak where higher, opens
+   * a max-reached interval for each product at full capacity and closes it when a seat is
+   * free again, and expires tickets nobody polled or streamed in time.
+   */
+  sample(now: number): Promise<void>;
+
+  // ── queue tickets, pay-per-use, refusals ────────────────────────────────────────────
+  getTicket(id: string): Promise<Ticket | undefined>;
+  /** Keeps a waiting ticket alive until `expiresAt` (polled or streamed). */
+  touchTicket(id: string, expiresAt: number): Promise<void>;
+  cancelTicket(id: string, now: number): Promise<boolean>;
+  topUpPpu(accountId: string, minutes: number): Promise<number | undefined>;
+  recordDenial(d: { accountId: string; productId: string; userId: string | null; device: string | null; code: string }, now: number): Promise<void>;
+  listDenials(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Denial & { id: string }>>;
+  listMaxReached(accountId: string, range: ReportRange, page: Page): Promise<PageOf<MaxReached & { id: string }>>;
   /** Re-times until-reset leases after an account's reset time or time zone changed. */
   retimeDailyResets(accountId: string, now: number): Promise<void>;
 

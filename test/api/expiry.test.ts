@@ -4,6 +4,7 @@ import type { Principal } from '../../src/server/auth.js';
 import { FakeClock } from '../../src/server/deps.js';
 import { createAccount } from '../../src/server/plugins/accounts.js';
 import type { Store } from '../../src/store/types.js';
+import { granted } from '../helpers/app.js';
 import { sqliteKind, type TestStore } from '../helpers/stores.js';
 
 describe('mass expiry', () => {
@@ -42,8 +43,8 @@ describe('mass expiry', () => {
     }, clock.now());
     const p: Principal = { kind: 'user', accountId: account.id, user: owner, tokenHash: '' };
     const abandoned = [];
-    for (let i = 0; i < 1200; i++) abandoned.push(await app.ctx.service.acquire(p, { product: 'p' }));
-    const alive = await app.ctx.service.acquire(p, { product: 'p' });
+    for (let i = 0; i < 1200; i++) abandoned.push(granted(await app.ctx.service.acquire(p, { product: 'p' })));
+    const alive = granted(await app.ctx.service.acquire(p, { product: 'p' }));
 
     clock.advance(20_000);
     await app.ctx.service.heartbeat(alive.session.id, alive.token);

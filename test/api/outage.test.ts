@@ -3,6 +3,7 @@ import { buildApp, type App } from '../../src/server/app.js';
 import { FakeClock } from '../../src/server/deps.js';
 import { createAccount } from '../../src/server/plugins/accounts.js';
 import type { Store } from '../../src/store/types.js';
+import { granted } from '../helpers/app.js';
 import { storeKinds, type TestStore } from '../helpers/stores.js';
 
 const kinds = await storeKinds();
@@ -52,7 +53,7 @@ describe.each(kinds)('when the store goes away ($name)', (kind) => {
       productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
       enforcement: 'hard', window: 180, exceptionQuota: null,
     }, clock.now());
-    const held = await app.ctx.service.acquire({ kind: 'user', accountId: account.id, user: owner, tokenHash: '' }, { product: 'p' });
+    const held = granted(await app.ctx.service.acquire({ kind: 'user', accountId: account.id, user: owner, tokenHash: '' }, { product: 'p' }));
 
     state.down = true;
     clock.advance(60_000);

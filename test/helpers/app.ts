@@ -58,3 +58,9 @@ export async function harness(kind: StoreKind, config: Partial<ServerConfig> = {
     },
   };
 }
+
+/** Narrows a service acquisition to a grant (tests that never ask to wait). */
+export function granted<T extends { kind: string }>(r: T): Extract<T, { kind: 'granted' }> {
+  if (r.kind !== 'granted') throw new Error(`expected a grant, got ${r.kind}`);
+  return r as Extract<T, { kind: 'granted' }>;
+}

@@ -39,8 +39,9 @@ describe.each(kinds)('store contract ($name)', (kind) => {
 
   const request = (extra: Partial<AcquireRequest> = {}): AcquireRequest => ({
     accountId: account, product, user: null, endpointId: null, device: null, clientType: null, channel: null, platform: null,
-    join: null, hold: 'heartbeat', meta: null,
+    join: null, hold: 'heartbeat', meta: null, wait: false, flex: undefined, ppu: undefined,
     newLease: { id: id('lse'), joinCode: id('J') },
+    ticket: { id: id('tkt'), tokenHash: 't', sessionTokenHash: 's', ttlMs: 30_000 },
     session: { id: id('ses'), tokenHash: 'h', interval: 10, timeout: 30 },
     ...extra,
   });
@@ -110,7 +111,7 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     expect(await store.getProduct(other, product.id)).toBeUndefined();
     expect(await store.releaseLease(other, g.lease.id, NOW)).toBeUndefined();
     expect((await store.deleteLicense(other, lic.id, NOW)).deleted).toBe(false);
-    expect(await store.updateLicense(other, lic.id, { seats: 99 })).toBeUndefined();
+    expect(await store.updateLicense(other, lic.id, { seats: 99 }, NOW)).toBeUndefined();
     expect((await store.listLeases(other, {}, { limit: 10, cursor: null })).items).toEqual([]);
     expect(await store.usage(other, NOW)).toEqual([]);
     expect((await store.getLease(account, g.lease.id))?.status).toBe('active');
@@ -121,7 +122,7 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     const lic = await license(3);
     const held = [];
     for (let i = 0; i < 3; i++) held.push(await store.acquire(request(), NOW));
-    await store.updateLicense(account, lic.id, { seats: 1 });
+    await store.updateLicense(account, lic.id, { seats: 1 }, NOW);
     expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
     for (const h of held.slice(0, 2)) if (h.kind === 'granted') await store.endSession(h.session.id, 'ended', NOW);
     expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
@@ -176,9 +177,9 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     await license(5);
     const held = [];
     for (let i = 0; i < 3; i++) held.push(await store.acquire(request(), NOW));
-    await store.recordPeaks(NOW);
+    await store.sample(NOW);
     for (const h of held.slice(1)) if (h.kind === 'granted') await store.endSession(h.session.id, 'ended', NOW);
-    await store.recordPeaks(NOW + 1000);
+    await store.sample(NOW + 1000);
     expect((await store.usage(account, NOW + 2000))[0]).toMatchObject({ inUse: 1, peakToday: 3 });
     expect((await store.usage(account, NOW + 24 * 3_600_000))[0]).toMatchObject({ inUse: 1, peakToday: 1 });
   });

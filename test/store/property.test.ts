@@ -11,6 +11,7 @@ import { FakeClock, hashPassword } from '../../src/server/deps.js';
 import { createAccount } from '../../src/server/plugins/accounts.js';
 import { ApiError } from '../../src/errors.js';
 import type { User } from '../../src/store/types.js';
+import { granted } from '../helpers/app.js';
 import { storeKinds, type TestStore } from '../helpers/stores.js';
 
 const kinds = await storeKinds();
@@ -73,7 +74,7 @@ describe.each(kinds)('lease invariants under random interleavings ($name)', (kin
           switch (c.t) {
             case 'acquire':
               try {
-                const r = await service.acquire(principal(users[c.user]!), { product: products[c.product]!.key, device: `d${c.device}`, hold: c.hold ? 'until-reset' : 'heartbeat' });
+                const r = granted(await service.acquire(principal(users[c.user]!), { product: products[c.product]!.key, device: `d${c.device}`, hold: c.hold ? 'until-reset' : 'heartbeat' }));
                 sessions.push({ id: r.session.id, token: r.token, leaseId: r.lease.id, lastSeen: now(), closed: false, timeout: r.session.timeout * 1000 });
                 if (!leaseIds.includes(r.lease.id)) leaseIds.push(r.lease.id);
               } catch (e) {

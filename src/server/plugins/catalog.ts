@@ -92,7 +92,9 @@ export const catalogRoutes: RoutePlugin = async (app, { ctx }) => {
     };
     checkDates(input);
     const now = ctx.clock.now();
-    return reply.code(201).send(licenseJson(await ctx.store.createLicense(req.principal.accountId, newId('lic', now), input, now)));
+    const created = await ctx.store.createLicense(req.principal.accountId, newId('lic', now), input, now);
+    ctx.service.publish(created.events);
+    return reply.code(201).send(licenseJson(created));
   });
   app.get('/licenses/:id', { schema: { tags, params: IdParams, response: { 200: LicenseSchema } } }, async (req) =>
     licenseJson(found(await ctx.store.getLicense(req.principal.accountId, req.params.id), 'license')),
@@ -107,7 +109,9 @@ export const catalogRoutes: RoutePlugin = async (app, { ctx }) => {
       ...(expiresAt !== undefined && { expiresAt: fromIso(expiresAt) }),
     };
     checkDates({ ...cur, ...patch });
-    return licenseJson(found(await ctx.store.updateLicense(req.principal.accountId, cur.id, patch), 'license'));
+    const updated = found(await ctx.store.updateLicense(req.principal.accountId, cur.id, patch, ctx.clock.now()), 'license');
+    ctx.service.publish(updated.events);
+    return licenseJson(updated);
   });
   app.delete('/licenses/:id', { schema: { tags, summary: 'Delete a license; its leases end (license-ended)', params: IdParams } }, async (req, reply) => {
     const r = await ctx.store.deleteLicense(req.principal.accountId, req.params.id, ctx.clock.now());

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
 import { canControl, canView, leasePermissions, selfId, type Principal } from '../auth.js';
 import { authHook, found, pageOf, type RoutePlugin } from './common.js';
-import { AcquireBody, IdParams, LeaseQuery, LeaseSchema, SessionSchema, UsageSchema, pageOf as pageSchema } from '../schemas.js';
+import { AcquireBody, IdParams, LeaseQuery, LeaseSchema, SessionSchema, TicketSchema, UsageSchema, pageOf as pageSchema } from '../schemas.js';
 import { iso, leaseJson } from '../serialize.js';
 import type { Ctx } from '../context.js';
 import type { Lease } from '../../store/types.js';
@@ -31,11 +31,17 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
         tags,
         summary: 'Start a session, and a lease (a seat) if the seat model needs a new one',
         body: AcquireBody,
-        response: { 201: Type.Object({ lease: LeaseSchema, session: SessionSchema }) },
+        response: {
+          201: Type.Object({ lease: LeaseSchema, session: SessionSchema }),
+          202: Type.Object({ ticket: TicketSchema }),
+        },
       },
     },
     async (req, reply) => {
       const r = await ctx.service.acquire(req.principal, req.body);
+      if (r.kind === 'queued') {
+        return reply.code(202).send({ ticket: { id: r.ticket.id, token: r.token, position: r.ticket.position, expiresAt: iso(r.ticket.expiresAt) } });
+      }
       return reply.code(201).send({
         lease: leaseJson(r.lease),
         session: {
@@ -88,9 +94,9 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
         inUse: u.inUse,
         free: Math.max(0, u.capacity - u.inUse),
         overage: u.overage,
-        flex: { inUse: 0, max: account.settings.flexMax },
-        ppu: { inUse: 0, balanceMinutes: account.settings.ppu.balanceMinutes },
-        queued: 0,
+        flex: { inUse: u.flexInUse, max: account.settings.flexMax },
+        ppu: { inUse: u.ppuInUse, balanceMinutes: account.settings.ppu.balanceMinutes },
+        queued: u.queued,
         paused: 0,
         standby: 0,
         peakToday: u.peakToday,

@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import { isValidTimeZone } from '../../engine/daily-reset.js';
 import { ApiError } from '../../errors.js';
 import { requireAdmin } from '../auth.js';
@@ -26,7 +27,11 @@ export const settingsRoutes: RoutePlugin = async (app, { ctx }) => {
       ...(b.alertRecipients !== undefined && { alertRecipients: b.alertRecipients }),
       ...(b.alertCheckInterval !== undefined && { alertCheckInterval: b.alertCheckInterval }),
       // The balance changes only through top-ups and debits, never by a settings write.
-      ppu: { ...cur.settings.ppu, ...(b.ppu?.enabled !== undefined && { enabled: b.ppu.enabled }) },
+      ppu: {
+        ...cur.settings.ppu,
+        ...(b.ppu?.enabled !== undefined && { enabled: b.ppu.enabled }),
+        ...(b.ppu?.lowThreshold !== undefined && { lowThreshold: b.ppu.lowThreshold }),
+      },
     };
     const next = await ctx.store.updateAccount(cur.id, { timezone: b.timezone ?? cur.timezone, settings });
     if (next.timezone !== cur.timezone || settings.dailyReset !== cur.settings.dailyReset) {
@@ -34,4 +39,21 @@ export const settingsRoutes: RoutePlugin = async (app, { ctx }) => {
     }
     return settingsJson(next);
   });
+
+  app.post(
+    '/ppu/topup',
+    {
+      schema: {
+        tags: ['set-up'],
+        summary: 'Add pay-per-use minutes',
+        body: Type.Object({ minutes: Type.Integer({ minimum: 1, maximum: 100_000_000 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ balanceMinutes: Type.Integer() }) },
+      },
+    },
+    async (req) => {
+      requireAdmin(req.principal);
+      const balanceMinutes = found(await ctx.store.topUpPpu(req.principal.accountId, req.body.minutes), 'account');
+      return { balanceMinutes };
+    },
+  );
 };

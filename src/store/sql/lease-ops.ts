@@ -10,10 +10,13 @@ import { afterSessionLoss, onExplicitRelease, onLeaseTimer, type LossDecision } 
 import { seatKey } from '../../engine/seat.js';
 import type { EndReason } from '../../engine/types.js';
 import type {
-  AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, ProductUsage, Session,
+  AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, ProductUsage, Session, Ticket,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { IN_USE_SQL, freeSeat, takeSeat } from './seats.js';
+import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
+import { appendEvent, debitMinute, leaseClock, offerSeats, openMaxReached, recordDenial, retime } from './policy-ops.js';
+export { appendEvent } from './policy-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
 
 const LEASE_SELECT = `SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM}`;
@@ -39,13 +42,6 @@ async function productLoad(tx: SqlExecutor, productId: string, now: number): Pro
   return { inUse: num(r?.in_use ?? 0), capacity: num(r?.capacity ?? 0) };
 }
 
-export async function appendEvent(tx: SqlExecutor, accountId: string, leaseId: string, type: string, data: Record<string, unknown>, now: number): Promise<LeaseEvent> {
-  const r = await tx.get<Row>('INSERT INTO events (account_id, lease_id, type, data, at) VALUES (?, ?, ?, ?, ?) RETURNING seq', [
-    accountId, leaseId, type, JSON.stringify(data), now,
-  ]);
-  return { seq: num(r!.seq), accountId, leaseId, type, data, at: now };
-}
-
 export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
@@ -67,6 +63,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   if (cap !== null) {
     const own = await ownLeases(tx, req.accountId, userId);
     if (own.length >= cap) {
+      await recordDenial(tx, { accountId: req.accountId, productId: product.id, userId, device: req.device, code: 'user-limit' }, now);
       return { kind: 'user-limit', ...(await productLoad(tx, product.id, now)), ownLeases: own, maxLeases: cap };
     }
   }
@@ -96,26 +93,88 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
     }
     if (granted) break;
   }
-  if (!granted) {
-    return { kind: 'no-seat', ...(await productLoad(tx, product.id, now)), ownLeases: await ownLeases(tx, req.accountId, userId) };
-  }
+  if (granted) return newLease(tx, req, key, { license: granted.license, kind: granted.kind }, now, []);
+  return noSeat(tx, req, key, now);
+}
 
+/**
+ * No seat: flex (on a flex channel, while the account holds fewer than `flexMax`), then
+ * pay-per-use (while the balance lasts), then the queue (if the request asked to wait),
+ * else a recorded refusal (SPEC §4). Each limit is a conditional update of the account row.
+ */
+async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, now: number): Promise<AcquireOutcome> {
+  const { product } = req;
+  const userId = req.user?.id ?? null;
+  const acc = await tx.get<Row>('SELECT settings FROM accounts WHERE id = ?', [req.accountId]);
+  const settings = json<AccountSettings>(acc!.settings);
+
+  if (flexEligible(req.channel, product.flex.channels, req.flex)) {
+    const took = await tx.run('UPDATE accounts SET flex_in_use = flex_in_use + 1 WHERE id = ? AND flex_in_use < ?', [req.accountId, settings.flexMax]);
+    if (took === 1) {
+      const { endsAt, noticeAt } = flexTimes(now, product.flex.duration);
+      return newLease(tx, req, key, { license: null, kind: 'flex', endsAt, noticeAt, endsReason: 'flex-ended', noticeMessage: 'Flex time is ending; save your work.' }, now, []);
+    }
+  }
+  if (req.ppu !== false && settings.ppu.enabled) {
+    const { ok, events } = await debitMinute(tx, req.accountId, now);
+    if (ok) {
+      const outcome = await newLease(tx, req, key, { license: null, kind: 'ppu', ppuPaidUntil: now + 60_000 }, now, events);
+      // A lease created by the debit that emptied the balance is told at once, too.
+      if (events.some((e) => e.type === 'lease.terminating') && outcome.kind === 'granted') {
+        await tx.run("UPDATE leases SET ends_at = ?, ends_reason = 'ppu-exhausted' WHERE id = ?", [now + 60_000, outcome.lease.id]);
+        await retime(tx, outcome.lease.id);
+      }
+      return outcome;
+    }
+  }
+  if (req.wait) {
+    const t = req.ticket;
+    await tx.run(
+      `INSERT INTO tickets (id, account_id, product_id, token_hash, session_token_hash, user_id, device, endpoint_id, client_type, channel,
+         platform, hold, meta, hb_interval, hb_timeout, lease_id, join_code, session_id, status, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?)`,
+      [t.id, req.accountId, product.id, t.tokenHash, t.sessionTokenHash, userId, req.device, req.endpointId, req.clientType, req.channel,
+        req.platform, req.hold, req.meta === null ? null : JSON.stringify(req.meta), req.session.interval, req.session.timeout,
+        req.newLease.id, req.newLease.joinCode, req.session.id, now, now + t.ttlMs],
+    );
+    const ticket = await getTicket(tx, t.id);
+    return { kind: 'queued', ticket: ticket! };
+  }
+  await recordDenial(tx, { accountId: req.accountId, productId: product.id, userId, device: req.device, code: 'no-seat' }, now);
+  await openMaxReached(tx, req.accountId, product.id, now);
+  return { kind: 'no-seat', ...(await productLoad(tx, product.id, now)), ownLeases: await ownLeases(tx, req.accountId, userId) };
+}
+
+interface NewLeaseShape {
+  license: string | null;
+  kind: Lease['kind'];
+  endsAt?: number;
+  noticeAt?: number;
+  noticeMessage?: string;
+  endsReason?: string;
+  ppuPaidUntil?: number;
+}
+
+async function newLease(tx: SqlExecutor, req: AcquireRequest, key: string | null, shape: NewLeaseShape, now: number, events: LeaseEvent[]): Promise<AcquireOutcome> {
+  const { product } = req;
   const lease: Lease = {
-    id: leaseId, accountId: req.accountId, productId: product.id, product: product.key, license: granted.license, kind: granted.kind,
-    status: 'active', user: userId, device: req.device, endpoint: req.endpointId, joinCode: req.newLease.joinCode, hold: req.hold,
+    id: req.newLease.id, accountId: req.accountId, productId: product.id, product: product.key, license: shape.license, kind: shape.kind,
+    status: 'active', user: req.user?.id ?? null, device: req.device, endpoint: req.endpointId, joinCode: req.newLease.joinCode, hold: req.hold,
     sessions: 1, clientType: req.clientType, channel: req.channel, platform: req.platform, meta: req.meta, startedAt: now,
-    endsAt: null, endedAt: null, endReason: null,
+    endsAt: shape.endsAt ?? null, endedAt: null, endReason: null,
   };
+  const due = [shape.endsAt, shape.noticeAt, shape.ppuPaidUntil].filter((t): t is number => t !== undefined);
   await tx.run(
     `INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold,
-       sessions, client_type, channel, platform, meta, seat_key, started_at)
-     VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
-    [leaseId, req.accountId, product.id, granted.license, granted.kind, userId, req.device, req.endpointId,
+       sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
+     VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [lease.id, req.accountId, product.id, shape.license, shape.kind, lease.user, req.device, req.endpointId,
       req.newLease.joinCode, req.hold, req.clientType, req.channel, req.platform,
-      req.meta === null ? null : JSON.stringify(req.meta), key, now],
+      req.meta === null ? null : JSON.stringify(req.meta), key, now, shape.endsAt ?? null, shape.noticeAt ?? null,
+      shape.noticeMessage ?? null, shape.endsReason ?? null, shape.ppuPaidUntil ?? null, due.length ? Math.min(...due) : null],
   );
   const session = await insertSession(tx, lease, req, now);
-  return { kind: 'granted', lease, session, created: true, events: [] };
+  return { kind: 'granted', lease, session, created: true, events };
 }
 
 async function insertSession(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number): Promise<Session> {
@@ -140,34 +199,65 @@ async function attach(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: n
   // session cancels a pending linger or daily-reset timer; a session joined with
   // hold=until-reset makes the whole lease survive the loss of its sessions (SPEC §3.3).
   const live = await tx.run(
-    `UPDATE leases SET sessions = sessions + 1, due_at = NULL, timer = NULL,
+    `UPDATE leases SET sessions = sessions + 1, timer = NULL, timer_at = NULL,
             hold = CASE WHEN ? = 'until-reset' THEN 'until-reset' ELSE hold END WHERE id = ? AND ended_at IS NULL`,
     [req.hold, lease.id],
   );
   if (live === 0) throw new LeaseGone(lease.id);
+  await retime(tx, lease.id);
   const session = await insertSession(tx, lease, req, now);
   return { kind: 'granted', lease: (await leaseById(tx, lease.id))!, session, created, events: [] };
 }
 
 /**
- * Records each product's seats in use as today's peak (in the account's time zone) where it
- * is higher than the peak stored. Run by the timed loop rather than inside every grant, so
- * that grants on one product do not queue on its peak row; a burst shorter than one tick
- * can be missed.
+ * The tick's sampler. Records each product's seats in use as today's peak (in the account's
+ * time zone) where higher than the stored one — here rather than inside every grant, so
+ * grants on one product do not queue on its peak row (a burst shorter than a tick can be
+ * missed). Opens a max-reached interval while a product has no free regular seat and closes
+ * it when one frees. Expires queue tickets that were neither polled nor streamed in time.
  */
-export async function recordPeaks(db: SqlExecutor, now: number): Promise<void> {
+export async function sample(db: SqlExecutor, now: number): Promise<void> {
   const rows = await db.all<Row>(
-    `SELECT li.product_id, a.timezone, COUNT(*) AS n FROM seat_slots ss
-       JOIN licenses li ON li.id = ss.license_id JOIN accounts a ON a.id = li.account_id
-      WHERE ss.lease_id IS NOT NULL GROUP BY li.product_id, a.timezone`,
+    `SELECT p.id AS product_id, p.account_id, a.timezone,
+            COALESCE(SUM(${IN_USE_SQL}), 0) AS n,
+            COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0) AS capacity
+       FROM products p JOIN accounts a ON a.id = p.account_id LEFT JOIN licenses li ON li.product_id = p.id
+      GROUP BY p.id, p.account_id, a.timezone`,
+    [now, now],
   );
   for (const r of rows) {
-    await db.run(
-      `INSERT INTO daily_peaks (product_id, day, peak) VALUES (?, ?, ?)
-       ON CONFLICT (product_id, day) DO UPDATE SET peak = excluded.peak WHERE excluded.peak > daily_peaks.peak`,
-      [r.product_id, localDay(now, str(r.timezone)).label, num(r.n)],
-    );
+    const n = num(r.n);
+    const capacity = num(r.capacity);
+    if (n > 0) {
+      await db.run(
+        `INSERT INTO daily_peaks (product_id, day, peak) VALUES (?, ?, ?)
+         ON CONFLICT (product_id, day) DO UPDATE SET peak = excluded.peak WHERE excluded.peak > daily_peaks.peak`,
+        [r.product_id, localDay(now, str(r.timezone)).label, n],
+      );
+    }
+    if (capacity > 0 && n >= capacity) await openMaxReached(db, str(r.account_id), str(r.product_id), now);
+    else await db.run('UPDATE max_reached SET to_at = ? WHERE product_id = ? AND to_at IS NULL', [now, r.product_id]);
   }
+  await db.run("UPDATE tickets SET status = 'expired', done_at = ? WHERE status = 'waiting' AND expires_at <= ?", [now, now]);
+}
+
+export async function getTicket(db: SqlExecutor, id: string): Promise<Ticket | undefined> {
+  const r = await db.get<Row>('SELECT * FROM tickets WHERE id = ?', [id]);
+  if (!r) return undefined;
+  const status = str(r.status) as Ticket['status'];
+  let position = 0;
+  if (status === 'waiting') {
+    const ahead = await db.get<Row>(
+      "SELECT COUNT(*) AS n FROM tickets WHERE product_id = ? AND status = 'waiting' AND (created_at < ? OR (created_at = ? AND id < ?))",
+      [r.product_id, r.created_at, r.created_at, r.id],
+    );
+    position = num(ahead?.n ?? 0) + 1;
+  }
+  return {
+    id: str(r.id), accountId: str(r.account_id), productId: str(r.product_id), status, tokenHash: str(r.token_hash), userId: strOrNull(r.user_id),
+    leaseId: str(r.lease_id), sessionId: str(r.session_id), interval: num(r.hb_interval), timeout: num(r.hb_timeout),
+    createdAt: num(r.created_at), expiresAt: num(r.expires_at), position,
+  };
 }
 
 export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<HeartbeatOutcome> {
@@ -232,10 +322,12 @@ async function apply(tx: SqlExecutor, lease: Lease, d: LossDecision, now: number
     case 'keep':
       return [];
     case 'linger':
-      await tx.run("UPDATE leases SET due_at = ?, timer = 'linger' WHERE id = ?", [d.until, lease.id]);
+      await tx.run("UPDATE leases SET timer = 'linger', timer_at = ? WHERE id = ?", [d.until, lease.id]);
+      await retime(tx, lease.id);
       return [];
     case 'hold-until-reset':
-      await tx.run("UPDATE leases SET due_at = ?, timer = 'daily-reset' WHERE id = ?", [d.until, lease.id]);
+      await tx.run("UPDATE leases SET timer = 'daily-reset', timer_at = ? WHERE id = ?", [d.until, lease.id]);
+      await retime(tx, lease.id);
       return [];
     case 'release':
       return endLease(tx, lease, d.reason, now);
@@ -243,20 +335,24 @@ async function apply(tx: SqlExecutor, lease: Lease, d: LossDecision, now: number
 }
 
 /** Ends a lease: frees its seat, ends its sessions, records the event. Idempotent. */
-export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number): Promise<LeaseEvent[]> {
+export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number, skipLocked = false): Promise<LeaseEvent[]> {
   const changed = await tx.run(
     "UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE id = ? AND ended_at IS NULL",
     [now, reason, lease.id],
   );
   if (changed === 0) return [];
+  const offered: LeaseEvent[] = [];
   if (lease.license !== null && (lease.kind === 'regular' || lease.kind === 'overage')) {
     await freeSeat(tx, lease.license, lease.id);
+    // The freed seat goes to a waiting flex lease or ticket before anyone else can take it.
+    offered.push(...(await offerSeats(tx, lease.license, now, skipLocked)));
   }
+  if (lease.kind === 'flex') await tx.run('UPDATE accounts SET flex_in_use = flex_in_use - 1 WHERE id = ?', [lease.accountId]);
   // Its sessions end with it (none are left when the last one's loss ended the lease).
   if (lease.sessions > 0) {
     await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE lease_id = ? AND ended_at IS NULL', [now, reason, lease.id]);
   }
-  return [await appendEvent(tx, lease.accountId, lease.id, 'lease.ended', { reason }, now)];
+  return [await appendEvent(tx, lease.accountId, lease.id, 'lease.ended', { reason }, now), ...offered];
 }
 
 export async function recoverSessions(tx: SqlExecutor, now: number): Promise<LiveSession[]> {
@@ -288,9 +384,44 @@ export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: numbe
   const events: LeaseEvent[] = [];
   for (const r of rows) {
     const lease = toLease(r);
-    const d = onLeaseTimer({ sessions: lease.sessions, timer: str(r.timer) === 'linger' ? 'linger' : 'daily-reset' });
-    if (d.kind === 'release') events.push(...(await endLease(tx, lease, d.reason, now)));
-    else await tx.run('UPDATE leases SET due_at = NULL, timer = NULL WHERE id = ?', [lease.id]);
+    let ended = false;
+    for (const action of dueActions(leaseClock(r), now)) {
+      if (ended) break;
+      switch (action.kind) {
+        case 'end':
+          events.push(...(await endLease(tx, lease, (strOrNull(r.ends_reason) ?? 'terminated') as EndReason, now, skipLocked)));
+          ended = true;
+          break;
+        case 'ppu-debit': {
+          const debit = await debitMinute(tx, lease.accountId, now);
+          events.push(...debit.events);
+          if (!debit.ok) {
+            events.push(...(await endLease(tx, lease, 'ppu-exhausted', now, skipLocked)));
+            ended = true;
+          } else {
+            await tx.run('UPDATE leases SET ppu_paid_until = ppu_paid_until + 60000 WHERE id = ?', [lease.id]);
+          }
+          break;
+        }
+        case 'notice':
+          events.push(await appendEvent(tx, lease.accountId, lease.id, 'lease.terminating', {
+            at: new Date(numOrNull(r.ends_at) ?? now).toISOString(), message: strOrNull(r.notice_message) ?? 'This session is ending.',
+          }, now));
+          await tx.run('UPDATE leases SET notice_at = NULL WHERE id = ?', [lease.id]);
+          break;
+        case 'release-timer': {
+          const d = onLeaseTimer({ sessions: lease.sessions, timer: action.timer });
+          if (d.kind === 'release') {
+            events.push(...(await endLease(tx, lease, d.reason, now, skipLocked)));
+            ended = true;
+          } else {
+            await tx.run('UPDATE leases SET timer = NULL, timer_at = NULL WHERE id = ?', [lease.id]);
+          }
+          break;
+        }
+      }
+    }
+    if (!ended) await retime(tx, lease.id);
   }
   return events;
 }
@@ -299,7 +430,11 @@ export async function retimeDailyResets(tx: SqlExecutor, accountId: string, now:
   const a = await tx.get<Row>('SELECT timezone, settings FROM accounts WHERE id = ?', [accountId]);
   if (!a) return;
   const at = nextDailyReset(now, str(a.timezone), json<AccountSettings>(a.settings).dailyReset);
-  await tx.run("UPDATE leases SET due_at = ? WHERE account_id = ? AND timer = 'daily-reset' AND ended_at IS NULL", [at, accountId]);
+  const held = await tx.all<Row>("SELECT id FROM leases WHERE account_id = ? AND timer = 'daily-reset' AND ended_at IS NULL", [accountId]);
+  for (const l of held) {
+    await tx.run('UPDATE leases SET timer_at = ? WHERE id = ?', [at, l.id]);
+    await retime(tx, str(l.id));
+  }
 }
 
 export async function usage(db: SqlExecutor, accountId: string, now: number): Promise<ProductUsage[]> {
@@ -316,6 +451,13 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
     [accountId],
   );
   const overageBy = new Map(overage.map((r) => [str(r.product_id), num(r.n)]));
+  const kinds = await db.all<Row>(
+    "SELECT product_id, kind, COUNT(*) AS n FROM leases WHERE account_id = ? AND ended_at IS NULL AND kind IN ('flex', 'ppu') GROUP BY product_id, kind",
+    [accountId],
+  );
+  const queued = await db.all<Row>("SELECT product_id, COUNT(*) AS n FROM tickets WHERE account_id = ? AND status = 'waiting' AND expires_at > ? GROUP BY product_id", [accountId, now]);
+  const kindCount = (productId: string, kind: string) => num(kinds.find((k) => str(k.product_id) === productId && str(k.kind) === kind)?.n ?? 0);
+  const queuedBy = new Map(queued.map((r) => [str(r.product_id), num(r.n)]));
   return products.map((p) => {
     const own = licenses.filter((l) => l.product_id === p.id);
     const valid = own.filter((l) => (l.starts_at === null || num(l.starts_at) <= now) && (l.expires_at === null || num(l.expires_at) > now));
@@ -326,6 +468,9 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
       inUse,
       overage: overageBy.get(str(p.id)) ?? 0,
       peakToday: Math.max(num(p.peak), inUse),
+      flexInUse: kindCount(str(p.id), 'flex'),
+      ppuInUse: kindCount(str(p.id), 'ppu'),
+      queued: queuedBy.get(str(p.id)) ?? 0,
       licenses: own.map((l) => ({
         id: str(l.id), name: strOrNull(l.name), team: strOrNull(l.team_id), platform: strOrNull(l.platform),
         seats: num(l.seats), inUse: num(l.in_use),

@@ -15,6 +15,8 @@ CREATE TABLE accounts (
   name TEXT NOT NULL UNIQUE,
   timezone TEXT NOT NULL,
   settings TEXT NOT NULL,
+  ppu_balance INTEGER NOT NULL DEFAULT 0 CHECK (ppu_balance >= 0),
+  flex_in_use INTEGER NOT NULL DEFAULT 0 CHECK (flex_in_use >= 0),
   created_at {{int8}} NOT NULL
 );
 CREATE TABLE users (
@@ -121,8 +123,14 @@ CREATE TABLE leases (
   ends_at {{int8}},
   ended_at {{int8}},
   end_reason TEXT,
-  due_at {{int8}},
-  timer TEXT
+  -- Timed state (see engine/policy.ts dueActions); due_at is the earliest of them.
+  notice_at {{int8}},
+  notice_message TEXT,
+  ends_reason TEXT,
+  ppu_paid_until {{int8}},
+  timer TEXT,
+  timer_at {{int8}},
+  due_at {{int8}}
 );
 CREATE UNIQUE INDEX leases_live_seat ON leases (product_id, seat_key) WHERE ended_at IS NULL AND seat_key IS NOT NULL;
 CREATE UNIQUE INDEX leases_live_join ON leases (account_id, join_code) WHERE ended_at IS NULL;
@@ -155,6 +163,53 @@ CREATE TABLE events (
 );
 CREATE INDEX events_lease ON events (lease_id, seq);
 CREATE INDEX events_account ON events (account_id, seq);
+CREATE INDEX leases_live_flex ON leases (product_id, started_at) WHERE ended_at IS NULL AND kind = 'flex';
+CREATE INDEX leases_live_ppu ON leases (account_id) WHERE ended_at IS NULL AND kind = 'ppu';
+CREATE TABLE tickets (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL REFERENCES products(id),
+  token_hash TEXT NOT NULL,
+  session_token_hash TEXT NOT NULL,
+  user_id TEXT,
+  device TEXT,
+  endpoint_id TEXT,
+  client_type TEXT,
+  channel TEXT,
+  platform TEXT,
+  hold TEXT NOT NULL,
+  meta TEXT,
+  hb_interval INTEGER NOT NULL,
+  hb_timeout INTEGER NOT NULL,
+  lease_id TEXT NOT NULL,
+  join_code TEXT NOT NULL,
+  session_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at {{int8}} NOT NULL,
+  expires_at {{int8}} NOT NULL,
+  done_at {{int8}}
+);
+CREATE INDEX tickets_waiting ON tickets (product_id, created_at, id) WHERE status = 'waiting';
+CREATE INDEX tickets_expiry ON tickets (expires_at) WHERE status = 'waiting';
+CREATE TABLE denials (
+  id {{seq}},
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL,
+  user_id TEXT,
+  device TEXT,
+  code TEXT NOT NULL,
+  at {{int8}} NOT NULL
+);
+CREATE INDEX denials_account ON denials (account_id, at);
+CREATE TABLE max_reached (
+  id {{seq}},
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL,
+  from_at {{int8}} NOT NULL,
+  to_at {{int8}}
+);
+CREATE UNIQUE INDEX max_reached_open ON max_reached (product_id) WHERE to_at IS NULL;
+CREATE INDEX max_reached_account ON max_reached (account_id, from_at);
 CREATE TABLE daily_peaks (
   product_id TEXT NOT NULL,
   day TEXT NOT NULL,

@@ -10,7 +10,10 @@ export const json = <T>(v: unknown): T => JSON.parse(String(v)) as T;
 export const jsonOrNull = <T>(v: unknown): T | null => (v === null || v === undefined ? null : json<T>(v));
 
 export function toAccount(r: Row): Account {
-  return { id: str(r.id), name: str(r.name), timezone: str(r.timezone), settings: json(r.settings), createdAt: num(r.created_at) };
+  const settings = json<Account['settings']>(r.settings);
+  // The balance lives in its own column (debited atomically); settings only mirror it.
+  settings.ppu = { ...settings.ppu, lowThreshold: settings.ppu.lowThreshold ?? 30, balanceMinutes: num(r.ppu_balance ?? 0) };
+  return { id: str(r.id), name: str(r.name), timezone: str(r.timezone), settings, createdAt: num(r.created_at) };
 }
 
 export function toUser(r: Row, teams: string[]): User {

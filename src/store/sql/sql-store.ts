@@ -1,13 +1,14 @@
 import { ApiError } from '../../errors.js';
 import type {
   Account, AccountSettings, AcquireOutcome, AcquireRequest, ApiKey, ApiKeyKind, Credential, Endpoint,
-  HeartbeatOutcome, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, Page, PageOf,
+  Denial, HeartbeatOutcome, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
   Product, ProductInput, ProductUsage, Store, Team, User, UserInput,
 } from '../types.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 import { isUniqueViolation } from './driver.js';
 import { migrationsFor } from './migrations.js';
 import * as leaseOps from './lease-ops.js';
+import * as policyOps from './policy-ops.js';
 import {
   LEASE_COLUMNS, LEASE_FROM, num, paged, toAccount, toApiKey, toEndpoint, toEvent, toLease, toLicense,
   toProduct, toTeam, toUser,
@@ -86,6 +87,7 @@ export class SqlStore implements Store {
   async updateAccount(id: string, patch: { timezone?: string; settings?: AccountSettings }): Promise<Account> {
     const cur = await this.getAccount(id);
     if (!cur) throw new ApiError('not-found', 'account not found');
+    // The pay-per-use balance is its own column; settings never overwrite it.
     await this.db.run('UPDATE accounts SET timezone = ?, settings = ? WHERE id = ?', [
       patch.timezone ?? cur.timezone, JSON.stringify(patch.settings ?? cur.settings), id,
     ]);
@@ -241,7 +243,7 @@ export class SqlStore implements Store {
 
   // ── licenses ──────────────────────────────────────────────────────────────────────────
 
-  async createLicense(accountId: string, id: string, l: LicenseInput, now: number): Promise<License> {
+  async createLicense(accountId: string, id: string, l: LicenseInput, now: number): Promise<License & { events: LeaseEvent[] }> {
     return this.db.transaction(async (tx) => {
       await this.checkProduct(tx, accountId, l.productId);
       if (l.team !== null) await this.checkTeams(tx, accountId, [l.team]);
@@ -252,8 +254,9 @@ export class SqlStore implements Store {
           l.startsAt, l.expiresAt, l.enforcement, l.window, l.exceptionQuota, now],
       );
       await syncSlots(tx, id, l.seats + overageSeats(l.seats, l.overage));
+      const events = await policyOps.offerSeats(tx, id, now, this.shared);
       const r = await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]);
-      return toLicense(r!);
+      return { ...toLicense(r!), events };
     });
   }
 
@@ -269,7 +272,7 @@ export class SqlStore implements Store {
     return paged(rows.map(toLicense), page);
   }
 
-  updateLicense(accountId: string, id: string, patch: Partial<LicenseInput>): Promise<License | undefined> {
+  updateLicense(accountId: string, id: string, patch: Partial<LicenseInput>, now: number): Promise<(License & { events: LeaseEvent[] }) | undefined> {
     return this.db.transaction(async (tx) => {
       const r = await tx.get<Row>(`${LICENSE_SELECT} WHERE li.account_id = ? AND li.id = ?`, [accountId, id]);
       if (!r) return undefined;
@@ -285,7 +288,8 @@ export class SqlStore implements Store {
           next.startsAt, next.expiresAt, next.enforcement, next.window, next.exceptionQuota, id],
       );
       await syncSlots(tx, id, next.seats + overageSeats(next.seats, next.overage));
-      return toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]))!);
+      const events = await policyOps.offerSeats(tx, id, now, this.shared);
+      return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]))!), events };
     });
   }
 
@@ -516,8 +520,53 @@ export class SqlStore implements Store {
     return this.db.transaction((tx) => leaseOps.fireLeaseTimers(tx, now, limit, this.dialect === 'postgres'));
   }
 
-  recordPeaks(now: number): Promise<void> {
-    return this.db.transaction((tx) => leaseOps.recordPeaks(tx, now));
+  sample(now: number): Promise<void> {
+    return this.db.transaction((tx) => leaseOps.sample(tx, now));
+  }
+
+  getTicket(id: string): Promise<Ticket | undefined> {
+    return leaseOps.getTicket(this.db, id);
+  }
+
+  async touchTicket(id: string, expiresAt: number): Promise<void> {
+    await this.db.run("UPDATE tickets SET expires_at = ? WHERE id = ? AND status = 'waiting' AND expires_at < ?", [expiresAt, id, expiresAt]);
+  }
+
+  async cancelTicket(id: string, now: number): Promise<boolean> {
+    return (await this.db.run("UPDATE tickets SET status = 'cancelled', done_at = ? WHERE id = ? AND status = 'waiting'", [now, id])) > 0;
+  }
+
+  topUpPpu(accountId: string, minutes: number): Promise<number | undefined> {
+    return this.db.transaction((tx) => policyOps.topUp(tx, accountId, minutes));
+  }
+
+  recordDenial(d: { accountId: string; productId: string; userId: string | null; device: string | null; code: string }, now: number): Promise<void> {
+    return policyOps.recordDenial(this.db, d, now);
+  }
+
+  async listDenials(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Denial & { id: string }>> {
+    const { where, params } = rangeWhere('d.at', accountId, range, 'd.product_id');
+    const cursor = page.cursor === null ? '' : ' AND d.id > ?';
+    const rows = await this.db.all<Row>(
+      `SELECT d.*, p.key AS product_key FROM denials d JOIN products p ON p.id = d.product_id WHERE ${where}${cursor} ORDER BY d.id LIMIT ?`,
+      [...params, ...(page.cursor === null ? [] : [Number(page.cursor)]), page.limit + 1],
+    );
+    return paged(rows.map((r) => ({ id: String(r.id), at: num(r.at), user: r.user_id === null ? null : str(r.user_id), device: r.device === null ? null : str(r.device), product: str(r.product_key), code: str(r.code) })), page);
+  }
+
+  async listMaxReached(accountId: string, range: ReportRange, page: Page): Promise<PageOf<MaxReached & { id: string }>> {
+    // An interval belongs to the range if it overlaps it.
+    const where = ['m.account_id = ?'];
+    const params: unknown[] = [accountId];
+    if (range.from !== null) { where.push('(m.to_at IS NULL OR m.to_at >= ?)'); params.push(range.from); }
+    if (range.to !== null) { where.push('m.from_at < ?'); params.push(range.to); }
+    if (range.productId !== undefined) { where.push('m.product_id = ?'); params.push(range.productId); }
+    if (page.cursor !== null) { where.push('m.id > ?'); params.push(Number(page.cursor)); }
+    const rows = await this.db.all<Row>(
+      `SELECT m.*, p.key AS product_key FROM max_reached m JOIN products p ON p.id = m.product_id WHERE ${where.join(' AND ')} ORDER BY m.id LIMIT ?`,
+      [...params, page.limit + 1],
+    );
+    return paged(rows.map((r) => ({ id: String(r.id), product: str(r.product_key), from: num(r.from_at), to: r.to_at === null ? null : num(r.to_at) })), page);
   }
 
   retimeDailyResets(accountId: string, now: number): Promise<void> {
@@ -618,4 +667,13 @@ async function insertCredential(ex: SqlExecutor, hash: string, c: Credential): P
   await ex.run('INSERT INTO credentials (hash, account_id, kind, subject_id, expires_at) VALUES (?, ?, ?, ?, ?)', [
     hash, c.accountId, c.kind, c.subjectId, c.expiresAt,
   ]);
+}
+
+function rangeWhere(col: string, accountId: string, range: ReportRange, productCol: string): { where: string; params: unknown[] } {
+  const where = [`${col.split('.')[0]}.account_id = ?`];
+  const params: unknown[] = [accountId];
+  if (range.from !== null) { where.push(`${col} >= ?`); params.push(range.from); }
+  if (range.to !== null) { where.push(`${col} < ?`); params.push(range.to); }
+  if (range.productId !== undefined) { where.push(`${productCol} = ?`); params.push(range.productId); }
+  return { where: where.join(' AND '), params };
 }
