@@ -15,7 +15,7 @@ import type {
 import type { Row, SqlExecutor } from './driver.js';
 import { IN_USE_SQL, freeSeat, takeSeat } from './seats.js';
 import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
-import { appendEvent, debitMinute, leaseClock, offerSeats, openMaxReached, recordDenial, retime } from './policy-ops.js';
+import { announceBalance, appendEvent, debitMinute, leaseClock, offerSeats, openMaxReached, recordDenial, retime } from './policy-ops.js';
 export { appendEvent } from './policy-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
 
@@ -116,13 +116,14 @@ async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, 
     }
   }
   if (req.ppu !== false && settings.ppu.enabled) {
-    const { ok, events } = await debitMinute(tx, req.accountId, now);
-    if (ok) {
-      const outcome = await newLease(tx, req, key, { license: null, kind: 'ppu', ppuPaidUntil: now + 60_000 }, now, events);
-      // A lease created by the debit that emptied the balance is told at once, too.
-      if (events.some((e) => e.type === 'lease.terminating') && outcome.kind === 'granted') {
-        await tx.run("UPDATE leases SET ends_at = ?, ends_reason = 'ppu-exhausted' WHERE id = ?", [now + 60_000, outcome.lease.id]);
-        await retime(tx, outcome.lease.id);
+    // The first minute is paid when the lease starts (API.md: one minute at start, one
+    // more for every further started minute).
+    const debit = await debitMinute(tx, req.accountId);
+    if (debit) {
+      const outcome = await newLease(tx, req, key, { license: null, kind: 'ppu', ppuPaidUntil: now + 60_000 }, now, []);
+      if (outcome.kind === 'granted') {
+        outcome.events.push(...(await announceBalance(tx, req.accountId, debit, now)));
+        if (debit.after === 0) outcome.lease.endsAt = now + 60_000;
       }
       return outcome;
     }
@@ -393,13 +394,19 @@ export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: numbe
           ended = true;
           break;
         case 'ppu-debit': {
-          const debit = await debitMinute(tx, lease.accountId, now);
-          events.push(...debit.events);
-          if (!debit.ok) {
-            events.push(...(await endLease(tx, lease, 'ppu-exhausted', now, skipLocked)));
-            ended = true;
-          } else {
-            await tx.run('UPDATE leases SET ppu_paid_until = ppu_paid_until + 60000 WHERE id = ?', [lease.id]);
+          // Every started minute is charged, including minutes that passed while no server
+          // ran the loop (a restart): catch up until the paid time is in the future.
+          let paidUntil = num(r.ppu_paid_until);
+          while (paidUntil <= now && !ended) {
+            const debit = await debitMinute(tx, lease.accountId);
+            if (!debit) {
+              events.push(...(await endLease(tx, lease, 'ppu-exhausted', now, skipLocked)));
+              ended = true;
+              break;
+            }
+            paidUntil += 60_000;
+            await tx.run('UPDATE leases SET ppu_paid_until = ? WHERE id = ?', [paidUntil, lease.id]);
+            events.push(...(await announceBalance(tx, lease.accountId, debit, now)));
           }
           break;
         }

@@ -54,30 +54,33 @@ export interface PpuSettings {
   lowThreshold: number;
 }
 
-/**
- * Charges one minute. On success the balance may have crossed below the warning threshold
- * (`ppu.low` to every pay-per-use lease of the account) or reached zero (every such lease is
- * told it ends when its paid minute does). Returns false when the balance cannot pay.
- */
-export async function debitMinute(tx: SqlExecutor, accountId: string, now: number): Promise<{ ok: boolean; events: LeaseEvent[] }> {
+/** Charges one minute; null when the balance cannot pay. */
+export async function debitMinute(tx: SqlExecutor, accountId: string): Promise<{ after: number; threshold: number } | null> {
   const r = await tx.get<Row>('UPDATE accounts SET ppu_balance = ppu_balance - 1 WHERE id = ? AND ppu_balance >= 1 RETURNING ppu_balance, settings', [accountId]);
-  if (!r) return { ok: false, events: [] };
-  const after = num(r.ppu_balance);
-  const threshold = json<AccountSettings>(r.settings).ppu.lowThreshold ?? 30;
+  if (!r) return null;
+  return { after: num(r.ppu_balance), threshold: json<AccountSettings>(r.settings).ppu.lowThreshold ?? 30 };
+}
+
+/**
+ * After a debit: when the balance crossed below the warning threshold, every pay-per-use
+ * lease of the account is sent `ppu.low`; when it reached zero, each is told it ends when its
+ * paid minute does (a top-up before then lifts that).
+ */
+export async function announceBalance(tx: SqlExecutor, accountId: string, debit: { after: number; threshold: number }, now: number): Promise<LeaseEvent[]> {
+  const low = crossedBelow(debit.after + 1, debit.after, debit.threshold);
+  if (!low && debit.after !== 0) return [];
   const events: LeaseEvent[] = [];
-  if (crossedBelow(after + 1, after, threshold) || after === 0) {
-    const leases = await tx.all<Row>("SELECT id, ppu_paid_until FROM leases WHERE account_id = ? AND kind = 'ppu' AND ended_at IS NULL", [accountId]);
-    for (const l of leases) {
-      if (crossedBelow(after + 1, after, threshold)) events.push(await appendEvent(tx, accountId, str(l.id), 'ppu.low', { balanceMinutes: after }, now));
-      if (after === 0) {
-        const at = numOrNull(l.ppu_paid_until) ?? now;
-        await tx.run("UPDATE leases SET ends_at = ?, ends_reason = 'ppu-exhausted' WHERE id = ?", [at, l.id]);
-        await retime(tx, str(l.id));
-        events.push(await appendEvent(tx, accountId, str(l.id), 'lease.terminating', { at: new Date(at).toISOString(), message: 'The pay-per-use balance is used up; this session ends when its paid minute does.' }, now));
-      }
+  const leases = await tx.all<Row>("SELECT id, ppu_paid_until FROM leases WHERE account_id = ? AND kind = 'ppu' AND ended_at IS NULL", [accountId]);
+  for (const l of leases) {
+    if (low) events.push(await appendEvent(tx, accountId, str(l.id), 'ppu.low', { balanceMinutes: debit.after }, now));
+    if (debit.after === 0) {
+      const at = numOrNull(l.ppu_paid_until) ?? now;
+      await tx.run("UPDATE leases SET ends_at = ?, ends_reason = 'ppu-exhausted' WHERE id = ?", [at, l.id]);
+      await retime(tx, str(l.id));
+      events.push(await appendEvent(tx, accountId, str(l.id), 'lease.terminating', { at: new Date(at).toISOString(), message: 'The pay-per-use balance is used up; this session ends when its paid minute does.' }, now));
     }
   }
-  return { ok: true, events };
+  return events;
 }
 
 /** A top-up lifts the pending pay-per-use ends. */
