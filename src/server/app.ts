@@ -38,6 +38,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   bodyLimit: 64 * 1024,
   publicUrl: '',
   sseKeepAliveMs: 15_000,
+  ticketPollMs: 1000,
 };
 
 /**

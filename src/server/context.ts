@@ -18,6 +18,8 @@ export interface ServerConfig {
   publicUrl: string;
   /** SSE keep-alive comment interval (ms). */
   sseKeepAliveMs: number;
+  /** How often a ticket's event stream re-reads its position and keeps it alive (ms). */
+  ticketPollMs: number;
 }
 
 /** What every route plugin is given: the app's collaborators, built once by `buildApp`. */

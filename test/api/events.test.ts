@@ -48,6 +48,40 @@ describe.each(kinds)('session event stream over a real socket ($name)', (kind) =
     expect(resumed.events).toEqual([]);
   });
 
+  it('streams a ticket\'s position and its grant, and streaming keeps the ticket alive', async () => {
+    await h.app.close();
+    h = await harness(kind, { ticketPollMs: 20 });
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+    await h.req('POST', '/v1/products', h.owner, { key: 'p', seatModel: 'user-device' });
+    await h.req('POST', '/v1/licenses', h.owner, { product: 'p', seats: 1 });
+    const holder = (await h.req('POST', '/v1/leases', h.owner, { product: 'p', device: 'a' })).body;
+    const first = (await h.req('POST', '/v1/leases', h.owner, { product: 'p', device: 'b', wait: true })).body.ticket;
+    const second = (await h.req('POST', '/v1/leases', h.owner, { product: 'p', device: 'c', wait: true })).body.ticket;
+    const stream = openSse(`${base}/v1/tickets/${second.id}/events`, { authorization: `Bearer ${second.token}` });
+    const [pos] = await stream.waitFor(1);
+    expect(pos).toMatchObject({ event: 'ticket.position' });
+    expect(JSON.parse(pos!.data).position).toBe(2);
+    // Past the ticket timeout (30 s) with no poll: only the streamed ticket survives.
+    for (let i = 0; i < 4; i++) {
+      h.clock.advance(10_000);
+      await h.req('POST', `/v1/sessions/${holder.session.id}/heartbeat`, holder.session.token);
+      await new Promise((r) => setTimeout(r, 60)); // let the stream's poll run
+      await h.app.ctx.service.tick();
+    }
+    expect((await h.ts.store.getTicket(first.id))?.status).toBe('expired');
+    expect((await h.ts.store.getTicket(second.id))?.status).toBe('waiting');
+    const [, moved] = await stream.waitFor(2);
+    expect(JSON.parse(moved!.data).position).toBe(1);
+    await h.req('DELETE', `/v1/sessions/${holder.session.id}`, holder.session.token);
+    const [, , granted] = await stream.waitFor(3);
+    expect(granted?.event).toBe('ticket.granted');
+    const body = JSON.parse(granted!.data);
+    expect(body).toMatchObject({ status: 'granted', lease: { device: 'c' } });
+    expect((await h.req('POST', `/v1/sessions/${body.session.id}/heartbeat`, body.session.token)).status).toBe(200);
+    await stream.waitEnd();
+  });
+
   it('refuses a stream without the session token', async () => {
     const a = (await h.req('POST', '/v1/leases', h.owner, { product: 'p', device: 'pc' })).body;
     const s = openSse(`${base}/v1/sessions/${a.session.id}/events`, { authorization: `Bearer ${h.owner}` });

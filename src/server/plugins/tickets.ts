@@ -99,7 +99,7 @@ export const ticketRoutes: RoutePlugin = async (app, { ctx }) => {
             last = v;
           })
           .catch(() => finish());
-      }, 1000);
+      }, ctx.config.ticketPollMs);
       const keepAlive = setInterval(() => res.write(frameSseComment('keep-alive')), ctx.config.sseKeepAliveMs);
       open.add(finish);
       req.raw.on('close', finish);
