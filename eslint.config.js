@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'console/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'console/dist/**', 'packages/*/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // Tests read JSON answers of many shapes; typing each one would only restate the API.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
@@ -34,5 +34,10 @@ export default tseslint.config(
   {
     files: ['src/store/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['../server/*', '../../server/*', '../cli/*', '../../cli/*', 'fastify'] }] },
+  },
+  {
+    // The client SDK runs in browsers and depends on nothing of the server (ENGINEERING.md §7).
+    files: ['packages/client/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../../../src/*', '**/src/server/*', '**/src/engine/*', '**/src/store/*', 'node:*', 'fastify'] }] },
   },
 );
