@@ -11,6 +11,10 @@ INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_i
   VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_bench', 'lic_bench_1', 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL);
 INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
   VALUES ('ses_' || :n || '_' || :client_id, 'lse_' || :n || '_' || :client_id, 'acc_bench', 'h', NULL, 10, 30, 1, 30001);
+\else
+-- The refusal: read-only (refusals are recorded in the server's batch, once per tick).
+SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL)), 0) AS in_use, COALESCE(SUM(li.seats), 0) AS capacity
+  FROM licenses li WHERE li.product_id = 'prd_bench';
 \endif
 COMMIT;
 \if :got

@@ -66,6 +66,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    await ctx.service.flushDenials().catch(() => undefined);
     await unfollow();
     await app.close();
     await store.close();

@@ -8,7 +8,7 @@ import { heartbeatPolicy } from '../engine/seat.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
-import type { Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
+import type { DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import type { Principal } from './auth.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from './deps.js';
 import type { EventHub } from './event-hub.js';
@@ -49,6 +49,8 @@ export class LeaseService {
   /** Set when timed work failed because the store was unreachable. */
   private storeWasDown = false;
   private lastPeaks = Number.NEGATIVE_INFINITY;
+  /** Refusals not yet written (written by the next tick, in one transaction). */
+  private readonly denials: DenialRecord[] = [];
 
   constructor(
     private readonly store: Store,
@@ -133,6 +135,7 @@ export class LeaseService {
       case 'no-seat':
       case 'user-limit': {
         this.metrics.refusals.inc({ product: product.key, code: outcome.kind });
+        this.denials.push({ accountId: p.accountId, productId: product.id, userId: user?.id ?? null, device: input.device ?? null, code: outcome.kind, at: now });
         const detail =
           outcome.kind === 'no-seat'
             ? `all ${outcome.capacity} seats of ${product.key} are in use`
@@ -225,8 +228,20 @@ export class LeaseService {
   }
 
   /** Records a refusal that happened before the store was asked (a disabled endpoint). */
-  async recordRefusal(p: Principal, productId: string, code: string, device: string | null): Promise<void> {
-    await this.store.recordDenial({ accountId: p.accountId, productId, userId: p.kind === 'user' ? p.user.id : null, device, code }, this.clock.now());
+  recordRefusal(p: Principal, productId: string, code: string, device: string | null): void {
+    this.denials.push({ accountId: p.accountId, productId, userId: p.kind === 'user' ? p.user.id : null, device, code, at: this.clock.now() });
+  }
+
+  /** Writes the refusals collected since the last call. */
+  async flushDenials(): Promise<void> {
+    if (this.denials.length === 0) return;
+    const batch = this.denials.splice(0);
+    try {
+      await this.store.recordDenials(batch);
+    } catch (e) {
+      this.denials.unshift(...batch);
+      throw e;
+    }
   }
 
   /**
@@ -261,6 +276,7 @@ export class LeaseService {
   private async timedWork(): Promise<void> {
     const started = this.clock.now();
     await this.flushTouches();
+    await this.flushDenials();
     for (;;) {
       const now = this.clock.now();
       const due = this.deadlines.popDue(now, this.opts.expiryBatch);
@@ -309,7 +325,7 @@ export class LeaseService {
   private async resolveProduct(p: Principal, input: AcquireInput): Promise<{ product: Product; endpointId: string | null }> {
     if (p.kind === 'endpoint') {
       if (!p.endpoint.enabled) {
-        await this.recordRefusal(p, p.endpoint.productId, 'endpoint-disabled', input.device ?? null);
+        this.recordRefusal(p, p.endpoint.productId, 'endpoint-disabled', input.device ?? null);
         throw new ApiError('endpoint-disabled', `endpoint ${p.endpoint.name} is disabled; an administrator can enable it`);
       }
       if (input.product !== undefined && input.product !== p.endpoint.product) {

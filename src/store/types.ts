@@ -242,6 +242,15 @@ export interface Ticket {
   position: number;
 }
 
+export interface DenialRecord {
+  accountId: string;
+  productId: string;
+  userId: string | null;
+  device: string | null;
+  code: string;
+  at: number;
+}
+
 export interface Denial {
   at: number;
   user: string | null;
@@ -430,7 +439,11 @@ export interface Store {
   touchTicket(id: string, expiresAt: number): Promise<void>;
   cancelTicket(id: string, now: number): Promise<boolean>;
   topUpPpu(accountId: string, minutes: number): Promise<number | undefined>;
-  recordDenial(d: { accountId: string; productId: string; userId: string | null; device: string | null; code: string }, now: number): Promise<void>;
+  /**
+   * Records refusals (one transaction for the batch); a `no-seat` refusal also opens the
+   * product's max-reached interval at its time unless one is open.
+   */
+  recordDenials(ds: readonly DenialRecord[]): Promise<void>;
   listDenials(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Denial & { id: string }>>;
   listMaxReached(accountId: string, range: ReportRange, page: Page): Promise<PageOf<MaxReached & { id: string }>>;
   /** Re-times until-reset leases after an account's reset time or time zone changed. */

@@ -257,6 +257,7 @@ describe.each(kinds)('acquisition policy ($name)', (kind) => {
       expect((await acquire({ product: 'p', device: 'pc-9' })).body.code).toBe('no-seat');
       expect((await acquire({ product: 'p' }, sub)).body.code).toBe('user-limit');
       expect((await acquire({ device: 'tv-1' }, e.key)).body.code).toBe('endpoint-disabled');
+      await tick(); // refusals are written in the tick's batch
       const denials = (await h.req('GET', '/v1/reports/denials', h.owner)).body.items;
       expect(denials.map((d: { code: string }) => d.code)).toEqual(['no-seat', 'user-limit', 'endpoint-disabled']);
       expect(denials[0]).toMatchObject({ product: 'p', device: 'pc-9', at: new Date(full).toISOString() });

@@ -15,7 +15,7 @@ import type {
 import type { Row, SqlExecutor } from './driver.js';
 import { IN_USE_SQL, freeSeat, takeSeat } from './seats.js';
 import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
-import { announceBalance, appendEvent, debitMinute, leaseClock, offerSeats, openMaxReached, recordDenial, retime } from './policy-ops.js';
+import { announceBalance, appendEvent, debitMinute, leaseClock, offerSeats, openMaxReached, retime } from './policy-ops.js';
 export { appendEvent } from './policy-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
 
@@ -63,7 +63,6 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   if (cap !== null) {
     const own = await ownLeases(tx, req.accountId, userId);
     if (own.length >= cap) {
-      await recordDenial(tx, { accountId: req.accountId, productId: product.id, userId, device: req.device, code: 'user-limit' }, now);
       return { kind: 'user-limit', ...(await productLoad(tx, product.id, now)), ownLeases: own, maxLeases: cap };
     }
   }
@@ -141,8 +140,8 @@ async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, 
     const ticket = await getTicket(tx, t.id);
     return { kind: 'queued', ticket: ticket! };
   }
-  await recordDenial(tx, { accountId: req.accountId, productId: product.id, userId, device: req.device, code: 'no-seat' }, now);
-  await openMaxReached(tx, req.accountId, product.id, now);
+  // A refusal writes nothing here: the server records it (and opens the max-reached
+  // interval) in its next batch, so refusals under contention do not each wait on a commit.
   return { kind: 'no-seat', ...(await productLoad(tx, product.id, now)), ownLeases: await ownLeases(tx, req.accountId, userId) };
 }
 

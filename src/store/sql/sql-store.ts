@@ -1,7 +1,7 @@
 import { ApiError } from '../../errors.js';
 import type {
   Account, AccountSettings, AcquireOutcome, AcquireRequest, ApiKey, ApiKeyKind, Credential, Endpoint,
-  Denial, HeartbeatOutcome, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
+  Denial, DenialRecord, HeartbeatOutcome, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
   Product, ProductInput, ProductUsage, Store, Team, User, UserInput,
 } from '../types.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
@@ -540,8 +540,14 @@ export class SqlStore implements Store {
     return this.db.transaction((tx) => policyOps.topUp(tx, accountId, minutes));
   }
 
-  recordDenial(d: { accountId: string; productId: string; userId: string | null; device: string | null; code: string }, now: number): Promise<void> {
-    return policyOps.recordDenial(this.db, d, now);
+  async recordDenials(ds: readonly DenialRecord[]): Promise<void> {
+    if (ds.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const d of ds) {
+        await policyOps.recordDenial(tx, d, d.at);
+        if (d.code === 'no-seat') await policyOps.openMaxReached(tx, d.accountId, d.productId, d.at);
+      }
+    });
   }
 
   async listDenials(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Denial & { id: string }>> {
