@@ -9,6 +9,7 @@ import { isUniqueViolation } from './driver.js';
 import { migrationsFor } from './migrations.js';
 import * as leaseOps from './lease-ops.js';
 import * as policyOps from './policy-ops.js';
+import * as readOps from './read-ops.js';
 import {
   LEASE_COLUMNS, LEASE_FROM, num, paged, toAccount, toApiKey, toEndpoint, toEvent, toLease, toLicense,
   toProduct, toTeam, toUser,
@@ -521,11 +522,11 @@ export class SqlStore implements Store {
   }
 
   sample(now: number): Promise<void> {
-    return this.db.transaction((tx) => leaseOps.sample(tx, now));
+    return this.db.transaction((tx) => readOps.sample(tx, now));
   }
 
   getTicket(id: string): Promise<Ticket | undefined> {
-    return leaseOps.getTicket(this.db, id);
+    return readOps.getTicket(this.db, id);
   }
 
   async touchTicket(id: string, expiresAt: number): Promise<void> {
@@ -603,7 +604,7 @@ export class SqlStore implements Store {
   }
 
   usage(accountId: string, now: number): Promise<ProductUsage[]> {
-    return leaseOps.usage(this.db, accountId, now);
+    return readOps.usage(this.db, accountId, now);
   }
 
   async eventsSince(leaseId: string, afterSeq: number, limit: number): Promise<LeaseEvent[]> {
