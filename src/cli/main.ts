@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { serve } from './serve.js';
+import { registerAdminCommands, reportFailure } from './admin/index.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -10,7 +10,9 @@ function port(v: string): number {
 
 const program = new Command()
   .name('seatkeeper')
-  .description('Seatkeeper, a self-hosted concurrent-license server');
+  .description('Seatkeeper, a self-hosted concurrent-license server')
+  // Usage errors exit 2 (not commander's 1), so scripts can tell them from refusals.
+  .exitOverride();
 
 program
   .command('serve')
@@ -23,13 +25,16 @@ program
   .option('--public-url <url>', 'base URL clients reach this server at (for links in answers)', process.env.SEATKEEPER_PUBLIC_URL)
   .option('--log-level <level>', 'fatal, error, warn, info, debug', process.env.SEATKEEPER_LOG_LEVEL ?? 'warn')
   .action(async (o: { port: number; host: string; data: string; database?: string; demo: boolean; publicUrl?: string; logLevel: string }) => {
+    // Loaded here, so that the admin commands start without loading the server.
+    const { serve } = await import('./serve.js');
     await serve({
       port: o.port, host: o.host, data: o.data, database: o.database ?? null, demo: o.demo,
       publicUrl: o.publicUrl ?? null, logLevel: o.logLevel, tickMs: 250,
     });
   });
 
+registerAdminCommands(program);
+
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`seatkeeper: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(reportFailure(err, process.argv));
 });
