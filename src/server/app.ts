@@ -21,6 +21,7 @@ import { leaseRoutes } from './plugins/leases.js';
 import { sessionRoutes } from './plugins/sessions.js';
 import { ticketRoutes } from './plugins/tickets.js';
 import { reportRoutes } from './plugins/reports.js';
+import { displayRoutes } from './plugins/display.js';
 
 export interface AppDeps {
   store: Store;
@@ -97,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(sessionRoutes, { ctx, prefix: '/v1' });
   await app.register(ticketRoutes, { ctx, prefix: '/v1' });
   await app.register(reportRoutes, { ctx, prefix: '/v1' });
+  await app.register(displayRoutes, { ctx });
 
   const out = app as unknown as App;
   out.ctx = ctx;
