@@ -202,6 +202,33 @@ describe('@seatkeeper/client against a real server', () => {
     expect(h.lastError).toBeNull();
   });
 
+  it('wait: true queues with a ticket, polls it, and holds the seat it is granted when one frees', async () => {
+    await license(1);
+    const holder = await s.call('POST', '/v1/leases', { product: 'display' });
+    expect(holder.status).toBe(201);
+    const h = seat({ wait: true, ticketPollInterval: 5000 });
+    const r = record(h);
+    const { ticket } = await h.next('queued');
+    expect(ticket.position).toBe(1);
+    expect(h.state).toBe('queued');
+
+    // Polls keep the ticket alive while the seat stays taken.
+    for (let i = 0; i < 4; i++) await advance(5000);
+    expect(h.state).toBe('queued');
+    expect(r.of('error')).toEqual([]);
+
+    expect((await s.call('DELETE', `/v1/sessions/${holder.body.session.id}`, undefined, holder.body.session.token)).status).toBe(204);
+    await s.tick();
+    for (let i = 0; i < 5 && h.state !== 'held'; i++) await advance(5000);
+    expect(h.state).toBe('held');
+    const { lease } = r.of('granted')[0];
+    expect(await leaseOf(lease.id)).toMatchObject({ status: 'active', sessions: 1 });
+    // The granted session is this client's: it heartbeats with it.
+    const beat = h.next('heartbeat');
+    await advance(10_000, 0);
+    expect((await beat).lease.id).toBe(lease.id);
+  });
+
   it('stops on a fatal answer (a wrong token) with one fatal error event', async () => {
     await license(1);
     const h = seat({ token: 'skt_not-a-token' });
