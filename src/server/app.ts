@@ -21,6 +21,8 @@ import { leaseRoutes } from './plugins/leases.js';
 import { sessionRoutes } from './plugins/sessions.js';
 import { ticketRoutes } from './plugins/tickets.js';
 import { reportRoutes } from './plugins/reports.js';
+import { eventRoutes } from './plugins/events.js';
+import { installAudit } from './audit.js';
 import { displayRoutes } from './plugins/display.js';
 
 export interface AppDeps {
@@ -89,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  installAudit(app, ctx);
   await app.register(opsRoutes, { ctx });
   await app.register(accountRoutes, { ctx, prefix: '/v1' });
   await app.register(settingsRoutes, { ctx, prefix: '/v1' });
@@ -98,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(sessionRoutes, { ctx, prefix: '/v1' });
   await app.register(ticketRoutes, { ctx, prefix: '/v1' });
   await app.register(reportRoutes, { ctx, prefix: '/v1' });
+  await app.register(eventRoutes, { ctx, prefix: '/v1' });
   await app.register(displayRoutes, { ctx });
 
   const out = app as unknown as App;

@@ -11,6 +11,25 @@ export class EventHub {
   private readonly byLease = new Map<string, Set<Listener>>();
   private readonly byAccount = new Map<string, Set<Listener>>();
   private readonly resyncs = new Set<() => void>();
+  private readonly signals = new Map<string, Set<(type: string, data: Record<string, unknown>) => void>>();
+
+  /** Account-wide notices that are not stored (a refusal recorded, say). */
+  subscribeSignals(accountId: string, fn: (type: string, data: Record<string, unknown>) => void): () => void {
+    let set = this.signals.get(accountId);
+    if (!set) {
+      set = new Set();
+      this.signals.set(accountId, set);
+    }
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.signals.delete(accountId);
+    };
+  }
+
+  signal(accountId: string, type: string, data: Record<string, unknown>): void {
+    for (const fn of this.signals.get(accountId) ?? []) fn(type, data);
+  }
 
   /** Called when events may have been missed (cluster notifications lost); streams re-read. */
   onResync(fn: () => void): () => void {

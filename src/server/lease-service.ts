@@ -9,7 +9,8 @@ import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
 import type { DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
-import type { Principal } from './auth.js';
+import { canControl, selfId, type Principal } from './auth.js';
+import type { Permissions } from '../engine/types.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from './deps.js';
 import type { EventHub } from './event-hub.js';
 import type { Metrics } from './metrics.js';
@@ -84,11 +85,13 @@ export class LeaseService {
     );
   }
 
-  async acquire(p: Principal, input: AcquireInput): Promise<Granted | Queued> {
+  async acquire(p: Principal, input: AcquireInput): Promise<Granted | Queued | Standby> {
     const now = this.clock.now();
     const { product, endpointId } = await this.resolveProduct(p, input);
     const user = await this.resolveUser(p, input);
-    if (input.standby) throw new ApiError('bad-request', 'standby leases are not available in this version', { field: 'standby' });
+    if (input.standby && (input.join !== undefined || input.wait)) {
+      throw new ApiError('bad-request', 'a standby lease reserves a new seat: it cannot join a lease or wait', { field: 'standby' });
+    }
     const policy = heartbeatPolicy(product, input.clientType ?? null);
     const token = newSecret('sss');
     const ticketToken = newSecret('skq');
@@ -105,6 +108,7 @@ export class LeaseService {
         join: input.join ?? null,
         hold: input.hold ?? 'heartbeat',
         meta: (input.meta as Record<string, unknown> | undefined) ?? null,
+        standby: input.standby ?? false,
         wait: input.wait ?? false,
         flex: input.flex,
         ppu: input.ppu,
@@ -127,6 +131,10 @@ export class LeaseService {
         this.publish(outcome.events);
         return { kind: 'granted', lease: outcome.lease, session: outcome.session, token, expiresAt };
       }
+      case 'standby':
+        this.metrics.grants.inc({ product: product.key, lease: 'standby' });
+        this.publish(outcome.events);
+        return { kind: 'standby', lease: outcome.lease };
       case 'queued':
         this.metrics.queued.inc({ product: product.key });
         return { kind: 'queued', ticket: outcome.ticket, token: ticketToken };
@@ -203,6 +211,71 @@ export class LeaseService {
     this.hub.publish(events);
   }
 
+  /**
+   * Ends leases with a notice (ISL's "End selected sessions"): all or nothing — if any id is
+   * unknown, invisible or not the caller's to control, nothing changes and the refused ids
+   * are named.
+   */
+  async terminate(p: Principal, perms: Permissions, ids: readonly string[], message: string, graceSec: number): Promise<{ id: string; at: number }[]> {
+    const refused: string[] = [];
+    for (const id of new Set(ids)) {
+      const lease = await this.store.getLease(p.accountId, id);
+      const visible = lease && (lease.status !== 'paused' || lease.user === selfId(p));
+      if (!lease || !visible || !canControl(p, perms, lease)) refused.push(id);
+    }
+    if (refused.length > 0) throw new ApiError('forbidden', `you may not end ${refused.length === 1 ? 'this lease' : 'these leases'}: ${refused.join(', ')}; nothing was ended`, { refused });
+    const now = this.clock.now();
+    const r = await this.store.terminateLeases(p.accountId, [...new Set(ids)], now + graceSec * 1000, message, now);
+    this.publish(r.events);
+    return r.terminating;
+  }
+
+  /** Only the lease's own user may pause it (SPEC §3); its seat is freed. */
+  async pause(p: Principal, leaseId: string): Promise<Lease> {
+    const lease = await this.ownLease(p, leaseId);
+    if (lease.status !== 'active' || (lease.kind !== 'regular' && lease.kind !== 'overage')) {
+      throw new ApiError('conflict', `only an active lease holding a seat can be paused (this one is ${lease.status}, ${lease.kind})`);
+    }
+    const r = await this.store.pauseLease(p.accountId, leaseId, this.clock.now());
+    if (!r) throw new ApiError('not-found', `lease ${leaseId} not found`);
+    this.publish(r.events);
+    return r.lease;
+  }
+
+  /** Resuming needs a free seat, like any acquisition. */
+  async resume(p: Principal, leaseId: string): Promise<Lease> {
+    const lease = await this.ownLease(p, leaseId);
+    if (lease.status !== 'paused') throw new ApiError('conflict', `the lease is ${lease.status}, not paused`);
+    if (p.kind !== 'user') throw new ApiError('forbidden', 'only the lease\'s own user may resume it');
+    const r = await this.store.resumeLease(p.accountId, leaseId, requester(p.user), this.clock.now());
+    if (!r) throw new ApiError('not-found', `lease ${leaseId} not found`);
+    if ('noSeat' in r) {
+      const product = await this.store.getProduct(p.accountId, lease.productId);
+      throw new ApiError('no-seat', `all ${r.capacity} seats of ${lease.product} are in use; try again later`, {
+        product: lease.product, inUse: r.inUse, capacity: r.capacity, retryAfter: product?.heartbeat.timeout ?? 30,
+        ownLeases: [leaseJson(lease)], manageUrl: this.opts.manageUrl,
+      });
+    }
+    this.publish(r.events);
+    return r.lease;
+  }
+
+  private async ownLease(p: Principal, leaseId: string): Promise<Lease> {
+    const lease = await this.store.getLease(p.accountId, leaseId);
+    if (!lease || (lease.status === 'paused' && lease.user !== selfId(p))) throw new ApiError('not-found', `lease ${leaseId} not found`);
+    if (p.kind !== 'user' || lease.user !== p.user.id) throw new ApiError('forbidden', 'only the lease\'s own user may pause or resume it');
+    return lease;
+  }
+
+  /** A disabled endpoint's running sessions end with a notice (a display operator expects it). */
+  async endEndpointLeases(p: Principal, endpointId: string, graceSec = 30): Promise<void> {
+    const ids = await this.store.liveLeasesOfEndpoint(p.accountId, endpointId);
+    if (ids.length === 0) return;
+    const now = this.clock.now();
+    const r = await this.store.terminateLeases(p.accountId, ids, now + graceSec * 1000, 'This display was disabled by an administrator.', now);
+    this.publish(r.events);
+  }
+
   /** A queue ticket, checked against its token; polling it keeps it alive. */
   async ticket(id: string, token: string, keepAlive: boolean): Promise<{ ticket: Ticket; lease?: Lease; session?: { id: string; token: string; interval: number; timeout: number } }> {
     const ticket = await this.store.getTicket(id);
@@ -241,6 +314,9 @@ export class LeaseService {
     } catch (e) {
       this.denials.unshift(...batch);
       throw e;
+    }
+    for (const d of batch) {
+      this.hub.signal(d.accountId, 'denial', { at: new Date(d.at).toISOString(), user: d.userId, device: d.device, productId: d.productId, code: d.code });
     }
   }
 
@@ -368,6 +444,7 @@ export class LeaseService {
 
 export type Granted = { kind: 'granted'; lease: Lease; session: Session; token: string; expiresAt: number };
 export type Queued = { kind: 'queued'; ticket: Ticket; token: string };
+export type Standby = { kind: 'standby'; lease: Lease };
 
 /**
  * The session token of a request served from the queue, derived from its ticket token: the

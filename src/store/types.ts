@@ -205,6 +205,8 @@ export interface AcquireRequest {
   join: string | null;
   hold: Hold;
   meta: Record<string, unknown> | null;
+  /** Reserve a seat for a client that has not connected yet (no session). */
+  standby: boolean;
   /** Ask to wait in the queue when nothing is free; opt out of flex or pay-per-use. */
   wait: boolean;
   flex: boolean | undefined;
@@ -222,6 +224,7 @@ export type AcquireOutcome =
   | { kind: 'no-seat'; inUse: number; capacity: number; ownLeases: Lease[] }
   | { kind: 'user-limit'; inUse: number; capacity: number; ownLeases: Lease[]; maxLeases: number }
   | { kind: 'queued'; ticket: Ticket }
+  | { kind: 'standby'; lease: Lease; events: LeaseEvent[] }
   | { kind: 'unknown-join-code' };
 
 export type TicketStatus = 'waiting' | 'granted' | 'expired' | 'cancelled';
@@ -249,6 +252,30 @@ export interface DenialRecord {
   device: string | null;
   code: string;
   at: number;
+}
+
+export interface ActiveLogin {
+  user: string;
+  username: string | null;
+  device: string | null;
+  product: string;
+  since: number;
+  sessions: number;
+}
+
+export interface UsagePoint {
+  t: number;
+  peak: number;
+  avg: number;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown>;
 }
 
 export interface Denial {
@@ -280,6 +307,8 @@ export interface LeaseFilter {
   team?: string;
   /** Restrict to leases of this user (a member whose view is `own`). */
   onlyUser?: string;
+  /** Paused leases are listed only to their own user (SPEC §3); null lists none. */
+  viewer?: string | null;
 }
 
 export interface LicenseUsage {
@@ -446,6 +475,26 @@ export interface Store {
   recordDenials(ds: readonly DenialRecord[]): Promise<void>;
   listDenials(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Denial & { id: string }>>;
   listMaxReached(accountId: string, range: ReportRange, page: Page): Promise<PageOf<MaxReached & { id: string }>>;
+
+  // ── steering (issue 5) ──────────────────────────────────────────────────────────────
+  /** Puts the live leases among `ids` in `terminating` until `at` (then `terminated`). */
+  terminateLeases(accountId: string, ids: readonly string[], at: number, message: string, now: number): Promise<{ terminating: { id: string; at: number }[]; events: LeaseEvent[] }>;
+  /** Frees an active seat lease's seat; undefined if not found; events empty if not active. */
+  pauseLease(accountId: string, leaseId: string, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | undefined>;
+  /** Takes a seat for a paused lease in the usual order; `noSeat` when none is free. */
+  resumeLease(accountId: string, leaseId: string, who: Requester, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | { noSeat: true; inUse: number; capacity: number } | undefined>;
+  liveLeasesOfEndpoint(accountId: string, endpointId: string): Promise<string[]>;
+
+  // ── reports ─────────────────────────────────────────────────────────────────────────
+  activeLogins(accountId: string, page: Page): Promise<PageOf<ActiveLogin & { id: string }>>;
+  /** Leases live at any time in [from, to): ended ones with their end, and live ones. */
+  leaseHistory(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Lease>>;
+  /** Seats in use per bucket from the per-minute samples: highest and average. */
+  usageSeries(productId: string, from: number, to: number, bucketMs: number): Promise<UsagePoint[]>;
+  recordAudit(e: { accountId: string; at: number; actor: string; action: string; target: string | null; detail: Record<string, unknown> }): Promise<void>;
+  listAudit(accountId: string, page: Page): Promise<PageOf<AuditEntry>>;
+  /** Events of the whole account after `afterSeq` (admin stream resume). */
+  accountEventsSince(accountId: string, afterSeq: number, limit: number): Promise<LeaseEvent[]>;
   /** Re-times until-reset leases after an account's reset time or time zone changed. */
   retimeDailyResets(accountId: string, now: number): Promise<void>;
 

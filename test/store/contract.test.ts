@@ -39,7 +39,7 @@ describe.each(kinds)('store contract ($name)', (kind) => {
 
   const request = (extra: Partial<AcquireRequest> = {}): AcquireRequest => ({
     accountId: account, product, user: null, endpointId: null, device: null, clientType: null, channel: null, platform: null,
-    join: null, hold: 'heartbeat', meta: null, wait: false, flex: undefined, ppu: undefined,
+    join: null, hold: 'heartbeat', meta: null, standby: false, wait: false, flex: undefined, ppu: undefined,
     newLease: { id: id('lse'), joinCode: id('J') },
     ticket: { id: id('tkt'), tokenHash: 't', sessionTokenHash: 's', ttlMs: 30_000 },
     session: { id: id('ses'), tokenHash: 'h', interval: 10, timeout: 30 },

@@ -71,7 +71,7 @@ describe.each(kinds)('policy invariants under random sequences ($name)', (kind) 
               try {
                 const r = await service.acquire(p, { product: 'p', channel: c.access ? 'access' : 'web', wait: c.wait, ppu: c.ppu });
                 if (r.kind === 'granted') sessions.push({ id: r.session.id, token: r.token });
-                else tickets.push({ id: r.ticket.id, token: r.token });
+                else if (r.kind === 'queued') tickets.push({ id: r.ticket.id, token: r.token });
               } catch (e) {
                 if (!(e instanceof ApiError) || e.code !== 'no-seat') throw e;
               }

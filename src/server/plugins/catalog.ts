@@ -141,9 +141,11 @@ export const catalogRoutes: RoutePlugin = async (app, { ctx }) => {
   app.get('/endpoints/:id', { schema: { tags, params: IdParams, response: { 200: EndpointSchema } } }, async (req) =>
     endpointJson(found(await ctx.store.getEndpoint(req.principal.accountId, req.params.id), 'endpoint')),
   );
-  app.patch('/endpoints/:id', { schema: { tags, params: IdParams, body: EndpointPatch, response: { 200: EndpointSchema } } }, async (req) =>
-    endpointJson(found(await ctx.store.updateEndpoint(req.principal.accountId, req.params.id, req.body), 'endpoint')),
-  );
+  app.patch('/endpoints/:id', { schema: { tags, summary: 'Rename, enable or disable (running sessions end after a 30 s notice)', params: IdParams, body: EndpointPatch, response: { 200: EndpointSchema } } }, async (req) => {
+    const e = found(await ctx.store.updateEndpoint(req.principal.accountId, req.params.id, req.body), 'endpoint');
+    if (req.body.enabled === false) await ctx.service.endEndpointLeases(req.principal, e.id);
+    return endpointJson(e);
+  });
   app.delete('/endpoints/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
     found(await ctx.store.deleteEndpoint(req.principal.accountId, req.params.id), 'endpoint');
     return reply.code(204).send();

@@ -16,7 +16,10 @@ async function permissionsOf(ctx: Ctx, p: Principal) {
 async function visibleLease(ctx: Ctx, p: Principal, id: string): Promise<{ lease: Lease; perms: Awaited<ReturnType<typeof permissionsOf>> }> {
   const lease = await ctx.store.getLease(p.accountId, id);
   const perms = await permissionsOf(ctx, p);
-  if (!lease || !canView(p, perms, lease)) throw new ApiError('not-found', `lease ${id} not found`);
+  // Another user's paused lease is hidden from everyone else (SPEC §3).
+  if (!lease || !canView(p, perms, lease) || (lease.status === 'paused' && lease.user !== selfId(p))) {
+    throw new ApiError('not-found', `lease ${id} not found`);
+  }
   return { lease, perms };
 }
 
@@ -32,13 +35,14 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
         summary: 'Start a session, and a lease (a seat) if the seat model needs a new one',
         body: AcquireBody,
         response: {
-          201: Type.Object({ lease: LeaseSchema, session: SessionSchema }),
+          201: Type.Object({ lease: LeaseSchema, session: Type.Optional(SessionSchema) }),
           202: Type.Object({ ticket: TicketSchema }),
         },
       },
     },
     async (req, reply) => {
       const r = await ctx.service.acquire(req.principal, req.body);
+      if (r.kind === 'standby') return reply.code(201).send({ lease: leaseJson(r.lease) });
       if (r.kind === 'queued') {
         return reply.code(202).send({ ticket: { id: r.ticket.id, token: r.token, position: r.ticket.position, expiresAt: iso(r.ticket.expiresAt) } });
       }
@@ -62,7 +66,7 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
     const { limit: _l, cursor: _c, ...filter } = req.query;
     const page = await ctx.store.listLeases(
       p.accountId,
-      { ...filter, ...(perms.view === 'own' && { onlyUser: selfId(p) ?? '\0' }) },
+      { ...filter, viewer: selfId(p), ...(perms.view === 'own' && { onlyUser: selfId(p) ?? '\0' }) },
       pageOf(req.query),
     );
     return { items: page.items.map(leaseJson), next: page.next };
@@ -73,11 +77,44 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
   );
 
   app.post(
+    '/leases/terminate',
+    {
+      schema: {
+        tags,
+        summary: 'End selected leases after a notice and a grace period; all or nothing',
+        body: Type.Object(
+          {
+            ids: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: 1000 }),
+            message: Type.Optional(Type.String({ maxLength: 500 })),
+            grace: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Object({ terminating: Type.Array(Type.Object({ id: Type.String(), at: Type.String() })) }) },
+      },
+    },
+    async (req, reply) => {
+      const perms = await permissionsOf(ctx, req.principal);
+      const message = req.body.message ?? 'An administrator is ending this session.';
+      const done = await ctx.service.terminate(req.principal, perms, req.body.ids, message, req.body.grace ?? 30);
+      return reply.code(202).send({ terminating: done.map((t) => ({ id: t.id, at: iso(t.at) })) });
+    },
+  );
+
+  app.post('/leases/:id/pause', { schema: { tags, summary: 'Pause your own lease: it frees its seat until resumed', params: IdParams, response: { 200: LeaseSchema } } }, async (req) =>
+    leaseJson(await ctx.service.pause(req.principal, req.params.id)),
+  );
+
+  app.post('/leases/:id/resume', { schema: { tags, summary: 'Resume your paused lease (needs a free seat)', params: IdParams, response: { 200: LeaseSchema } } }, async (req) =>
+    leaseJson(await ctx.service.resume(req.principal, req.params.id)),
+  );
+
+  app.post(
     '/leases/:id/release',
     { schema: { tags, summary: 'Release (log out): ends the lease unless other sessions are alive', params: IdParams, response: { 200: LeaseSchema } } },
     async (req) => {
       const { lease, perms } = await visibleLease(ctx, req.principal, req.params.id);
-      if (!canControl(req.principal, perms, lease)) throw new ApiError('forbidden', 'you may not end this lease');
+      if (!canControl(req.principal, perms, lease)) throw new ApiError('forbidden', 'you may not end this lease', { refused: [lease.id] });
       return leaseJson(found(await ctx.service.release(req.principal.accountId, lease.id), 'lease'));
     },
   );

@@ -69,7 +69,8 @@ export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
       const send = (e: LeaseEvent) => {
         if (done || e.seq <= last) return;
         last = e.seq;
-        res.write(frameSse({ id: e.seq, event: e.type, data: JSON.stringify({ ...e.data, at: iso(e.at) }) }));
+        // The event's own `at` (a termination or flex end time) wins over when it was recorded.
+        res.write(frameSse({ id: e.seq, event: e.type, data: JSON.stringify({ at: iso(e.at), ...e.data }) }));
         if (e.type === 'lease.ended') finish();
       };
       // Subscribe before replaying so nothing produced in between is lost; the seq check
@@ -99,7 +100,10 @@ export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
         res.end();
       }
       req.raw.on('close', finish);
+      res.on('close', finish);
       open.add(finish);
+      // The client may have gone while the session was being checked.
+      if (req.raw.destroyed || res.destroyed || req.raw.socket.destroyed) finish();
 
       try {
         await replay();

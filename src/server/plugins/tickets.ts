@@ -103,6 +103,8 @@ export const ticketRoutes: RoutePlugin = async (app, { ctx }) => {
       const keepAlive = setInterval(() => res.write(frameSseComment('keep-alive')), ctx.config.sseKeepAliveMs);
       open.add(finish);
       req.raw.on('close', finish);
+      res.on('close', finish);
+      if (req.raw.destroyed || res.destroyed || req.raw.socket.destroyed) finish();
     },
   );
 };

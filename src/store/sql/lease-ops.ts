@@ -93,6 +93,14 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
     }
     if (granted) break;
   }
+  if (granted && req.standby) {
+    // A seat reserved for a client that has not connected: no session, optionally timed out.
+    const timeout = product.standbyTimeout;
+    const shape: NewLeaseShape = { license: granted.license, kind: granted.kind, standby: true, ...(timeout !== null && { endsAt: now + timeout * 1000, endsReason: 'expired' }) };
+    const outcome = await newLease(tx, req, null, shape, now, []);
+    if (outcome.kind !== 'granted') return outcome;
+    return { kind: 'standby', lease: outcome.lease, events: [] };
+  }
   if (granted) return newLease(tx, req, key, { license: granted.license, kind: granted.kind }, now, []);
   return noSeat(tx, req, key, now);
 }
@@ -148,6 +156,7 @@ async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, 
 
 interface NewLeaseShape {
   license: string | null;
+  standby?: boolean;
   kind: Lease['kind'];
   endsAt?: number;
   noticeAt?: number;
@@ -160,20 +169,21 @@ async function newLease(tx: SqlExecutor, req: AcquireRequest, key: string | null
   const { product } = req;
   const lease: Lease = {
     id: req.newLease.id, accountId: req.accountId, productId: product.id, product: product.key, license: shape.license, kind: shape.kind,
-    status: 'active', user: req.user?.id ?? null, device: req.device, endpoint: req.endpointId, joinCode: req.newLease.joinCode, hold: req.hold,
-    sessions: 1, clientType: req.clientType, channel: req.channel, platform: req.platform, meta: req.meta, startedAt: now,
+    status: shape.standby ? 'standby' : 'active', user: req.user?.id ?? null, device: req.device, endpoint: req.endpointId, joinCode: req.newLease.joinCode, hold: req.hold,
+    sessions: shape.standby ? 0 : 1, clientType: req.clientType, channel: req.channel, platform: req.platform, meta: req.meta, startedAt: now,
     endsAt: shape.endsAt ?? null, endedAt: null, endReason: null,
   };
   const due = [shape.endsAt, shape.noticeAt, shape.ppuPaidUntil].filter((t): t is number => t !== undefined);
   await tx.run(
     `INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold,
        sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
-     VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [lease.id, req.accountId, product.id, shape.license, shape.kind, lease.user, req.device, req.endpointId,
-      req.newLease.joinCode, req.hold, req.clientType, req.channel, req.platform,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [lease.id, req.accountId, product.id, shape.license, shape.kind, lease.status, lease.user, req.device, req.endpointId,
+      req.newLease.joinCode, req.hold, lease.sessions, req.clientType, req.channel, req.platform,
       req.meta === null ? null : JSON.stringify(req.meta), key, now, shape.endsAt ?? null, shape.noticeAt ?? null,
       shape.noticeMessage ?? null, shape.endsReason ?? null, shape.ppuPaidUntil ?? null, due.length ? Math.min(...due) : null],
   );
+  if (shape.standby) return { kind: 'granted', lease, session: null as never, created: true, events };
   const session = await insertSession(tx, lease, req, now);
   return { kind: 'granted', lease, session, created: true, events };
 }
@@ -200,7 +210,11 @@ async function attach(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: n
   // session cancels a pending linger or daily-reset timer; a session joined with
   // hold=until-reset makes the whole lease survive the loss of its sessions (SPEC §3.3).
   const live = await tx.run(
+    // Joining a standby lease starts it (and cancels its standby timeout).
     `UPDATE leases SET sessions = sessions + 1, timer = NULL, timer_at = NULL,
+            ends_at = CASE WHEN status = 'standby' THEN NULL ELSE ends_at END,
+            ends_reason = CASE WHEN status = 'standby' THEN NULL ELSE ends_reason END,
+            status = CASE WHEN status = 'standby' THEN 'active' ELSE status END,
             hold = CASE WHEN ? = 'until-reset' THEN 'until-reset' ELSE hold END WHERE id = ? AND ended_at IS NULL`,
     [req.hold, lease.id],
   );

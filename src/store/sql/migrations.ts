@@ -210,6 +210,26 @@ CREATE TABLE max_reached (
 );
 CREATE UNIQUE INDEX max_reached_open ON max_reached (product_id) WHERE to_at IS NULL;
 CREATE INDEX max_reached_account ON max_reached (account_id, from_at);
+CREATE TABLE usage_minutes (
+  product_id TEXT NOT NULL,
+  minute {{int8}} NOT NULL,
+  peak INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  samples INTEGER NOT NULL,
+  PRIMARY KEY (product_id, minute)
+);
+CREATE TABLE audit (
+  id {{seq}},
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  at {{int8}} NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_account ON audit (account_id, id);
+CREATE INDEX leases_history ON leases (account_id, started_at);
+CREATE INDEX leases_endpoint ON leases (endpoint_id) WHERE ended_at IS NULL;
 CREATE TABLE daily_peaks (
   product_id TEXT NOT NULL,
   day TEXT NOT NULL,

@@ -35,6 +35,13 @@ export async function sample(db: SqlExecutor, now: number): Promise<void> {
         [r.product_id, localDay(now, str(r.timezone)).label, n],
       );
     }
+    // Per-minute samples for usage over time: highest, and a running total for the average.
+    await db.run(
+      `INSERT INTO usage_minutes (product_id, minute, peak, total, samples) VALUES (?, ?, ?, ?, 1)
+       ON CONFLICT (product_id, minute) DO UPDATE SET peak = CASE WHEN excluded.peak > usage_minutes.peak THEN excluded.peak ELSE usage_minutes.peak END,
+         total = usage_minutes.total + excluded.total, samples = usage_minutes.samples + 1`,
+      [r.product_id, Math.floor(now / 60_000) * 60_000, n, n],
+    );
     if (capacity > 0 && n >= capacity) await openMaxReached(db, str(r.account_id), str(r.product_id), now);
     else await db.run('UPDATE max_reached SET to_at = ? WHERE product_id = ? AND to_at IS NULL', [now, r.product_id]);
   }

@@ -1,7 +1,7 @@
 import { ApiError } from '../../errors.js';
 import type {
   Account, AccountSettings, AcquireOutcome, AcquireRequest, ApiKey, ApiKeyKind, Credential, Endpoint,
-  Denial, DenialRecord, HeartbeatOutcome, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
+  ActiveLogin, AuditEntry, Denial, DenialRecord, HeartbeatOutcome, Requester, UsagePoint, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
   Product, ProductInput, ProductUsage, Store, Team, User, UserInput,
 } from '../types.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
@@ -10,6 +10,7 @@ import { migrationsFor } from './migrations.js';
 import * as leaseOps from './lease-ops.js';
 import * as policyOps from './policy-ops.js';
 import * as readOps from './read-ops.js';
+import * as controlOps from './control-ops.js';
 import {
   LEASE_COLUMNS, LEASE_FROM, num, paged, toAccount, toApiKey, toEndpoint, toEvent, toLease, toLicense,
   toProduct, toTeam, toUser,
@@ -585,6 +586,90 @@ export class SqlStore implements Store {
     return r && toLease(r);
   }
 
+  terminateLeases(accountId: string, ids: readonly string[], at: number, message: string, now: number) {
+    return this.db.transaction((tx) => controlOps.terminate(tx, accountId, ids, at, message, now));
+  }
+
+  pauseLease(accountId: string, leaseId: string, now: number): Promise<{ lease: Lease; events: LeaseEvent[] } | undefined> {
+    return this.db.transaction(async (tx) => {
+      const lease = await controlOps.leaseFor(tx, accountId, leaseId);
+      if (!lease) return undefined;
+      const events = await controlOps.pause(tx, lease, now, this.shared);
+      return { lease: (await controlOps.leaseFor(tx, accountId, leaseId))!, events };
+    });
+  }
+
+  resumeLease(accountId: string, leaseId: string, who: Requester, now: number) {
+    return this.db.transaction(async (tx): Promise<{ lease: Lease; events: LeaseEvent[] } | { noSeat: true; inUse: number; capacity: number } | undefined> => {
+      const lease = await controlOps.leaseFor(tx, accountId, leaseId);
+      if (!lease) return undefined;
+      if (lease.status !== 'paused') return { lease, events: [] };
+      const events = await controlOps.resume(tx, lease, { teams: who.teams, mayBorrow: who.role !== 'member' }, now, this.shared);
+      if (events === null) {
+        const load = (await readOps.usage(tx, accountId, now)).find((u) => u.product === lease.product);
+        return { noSeat: true, inUse: load?.inUse ?? 0, capacity: load?.capacity ?? 0 };
+      }
+      return { lease: (await controlOps.leaseFor(tx, accountId, leaseId))!, events };
+    });
+  }
+
+  liveLeasesOfEndpoint(accountId: string, endpointId: string): Promise<string[]> {
+    return controlOps.liveLeasesOfEndpoint(this.db, accountId, endpointId);
+  }
+
+  async activeLogins(accountId: string, page: Page): Promise<PageOf<ActiveLogin & { id: string }>> {
+    const cursor = page.cursor === null ? '' : ' AND l.id > ?';
+    const rows = await this.db.all<Row>(
+      `SELECT l.id, l.user_id, u.username, l.device, p.key AS product_key, l.started_at, l.sessions
+         FROM leases l JOIN products p ON p.id = l.product_id LEFT JOIN users u ON u.id = l.user_id
+        WHERE l.account_id = ? AND l.ended_at IS NULL AND l.user_id IS NOT NULL AND l.status != 'standby'${cursor} ORDER BY l.id LIMIT ?`,
+      [accountId, ...(page.cursor === null ? [] : [page.cursor]), page.limit + 1],
+    );
+    return paged(rows.map((r) => ({
+      id: str(r.id), user: str(r.user_id), username: r.username === null ? null : str(r.username), device: r.device === null ? null : str(r.device),
+      product: str(r.product_key), since: num(r.started_at), sessions: num(r.sessions),
+    })), page);
+  }
+
+  async leaseHistory(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Lease>> {
+    const where = ['l.account_id = ?'];
+    const params: unknown[] = [accountId];
+    if (range.to !== null) { where.push('l.started_at < ?'); params.push(range.to); }
+    if (range.from !== null) { where.push('(l.ended_at IS NULL OR l.ended_at >= ?)'); params.push(range.from); }
+    if (range.productId !== undefined) { where.push('l.product_id = ?'); params.push(range.productId); }
+    const rows = await this.list(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE ${where.join(' AND ')}`, params, page, 'l.id');
+    return paged(rows.map(toLease), page);
+  }
+
+  async usageSeries(productId: string, from: number, to: number, bucketMs: number): Promise<UsagePoint[]> {
+    const rows = await this.db.all<Row>(
+      `SELECT (minute / CAST(? AS BIGINT)) * CAST(? AS BIGINT) AS t, MAX(peak) AS peak, SUM(total) AS total, SUM(samples) AS samples
+         FROM usage_minutes WHERE product_id = ? AND minute >= ? AND minute < ? GROUP BY (minute / CAST(? AS BIGINT)) ORDER BY 1`,
+      [bucketMs, bucketMs, productId, from, to, bucketMs],
+    );
+    return rows.map((r) => ({ t: num(r.t), peak: num(r.peak), avg: num(r.samples) === 0 ? 0 : num(r.total) / num(r.samples) }));
+  }
+
+  async recordAudit(e: { accountId: string; at: number; actor: string; action: string; target: string | null; detail: Record<string, unknown> }): Promise<void> {
+    await this.db.run('INSERT INTO audit (account_id, at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)', [
+      e.accountId, e.at, e.actor, e.action, e.target, JSON.stringify(e.detail),
+    ]);
+  }
+
+  async listAudit(accountId: string, page: Page): Promise<PageOf<AuditEntry>> {
+    const cursor = page.cursor === null ? '' : ' AND id < ?';
+    // Newest first: an audit log is read from the top.
+    const rows = await this.db.all<Row>(`SELECT * FROM audit WHERE account_id = ?${cursor} ORDER BY id DESC LIMIT ?`, [
+      accountId, ...(page.cursor === null ? [] : [Number(page.cursor)]), page.limit + 1,
+    ]);
+    return paged(rows.map((r) => ({ id: String(r.id), at: num(r.at), actor: str(r.actor), action: str(r.action), target: r.target === null ? null : str(r.target), detail: JSON.parse(str(r.detail)) as Record<string, unknown> })), page);
+  }
+
+  async accountEventsSince(accountId: string, afterSeq: number, limit: number): Promise<LeaseEvent[]> {
+    const rows = await this.db.all<Row>('SELECT * FROM events WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?', [accountId, afterSeq, limit]);
+    return rows.map(toEvent);
+  }
+
   async findLiveLeaseByJoinCode(accountId: string, joinCode: string): Promise<Lease | undefined> {
     const r = await this.db.get<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.account_id = ? AND l.join_code = ? AND l.ended_at IS NULL`, [accountId, joinCode]);
     return r && toLease(r);
@@ -599,6 +684,10 @@ export class SqlStore implements Store {
     if (f.user !== undefined) { where.push('l.user_id = ?'); params.push(f.user); }
     if (f.onlyUser !== undefined) { where.push('l.user_id = ?'); params.push(f.onlyUser); }
     if (f.team !== undefined) { where.push('l.user_id IN (SELECT user_id FROM user_teams WHERE team_id = ?)'); params.push(f.team); }
+    if (f.viewer !== undefined) {
+      if (f.viewer === null) where.push("l.status != 'paused'");
+      else { where.push("(l.status != 'paused' OR l.user_id = ?)"); params.push(f.viewer); }
+    }
     const rows = await this.list(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE ${where.join(' AND ')}`, params, page, 'l.id');
     return paged(rows.map(toLease), page);
   }

@@ -1,0 +1,53 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Ctx } from './context.js';
+
+/** Routes whose successful writes are administrative changes (SPEC §7, issue 5). */
+const AUDITED = /^\/v1\/(settings|ppu\/topup|users|teams|api-keys|products|licenses|endpoints|webhooks|alert-rules|leases\/terminate|leases\/:id\/release)(\/|$)/;
+const SECRET_FIELDS = new Set(['password', 'secret', 'token', 'key']);
+
+function redact(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, SECRET_FIELDS.has(k) ? '[redacted]' : v]));
+}
+
+function actor(req: FastifyRequest): string | null {
+  const p = (req as { principal?: FastifyRequest['principal'] }).principal;
+  if (!p) return null;
+  switch (p.kind) {
+    case 'user':
+      return `user:${p.user.id} (${p.user.username})`;
+    case 'admin':
+    case 'service':
+      return `${p.kind}-key:${p.keyId}`;
+    case 'endpoint':
+      return `endpoint:${p.endpoint.id}`;
+  }
+}
+
+/**
+ * Records every successful administrative write — who, when, which route, the target id and
+ * the body with secrets redacted — after the answer is sent. Added to the root instance
+ * before the route plugins, so it covers all of them.
+ */
+export function installAudit(app: FastifyInstance, ctx: Ctx): void {
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method === 'GET' || reply.statusCode >= 400) return;
+    const route = req.routeOptions.url ?? '';
+    if (!AUDITED.test(route)) return;
+    const who = actor(req);
+    if (who === null) return;
+    const params = req.params as { id?: string } | undefined;
+    try {
+      await ctx.store.recordAudit({
+        accountId: req.principal.accountId,
+        at: ctx.clock.now(),
+        actor: who,
+        action: `${req.method} ${route}`,
+        target: params?.id ?? null,
+        detail: redact(req.body),
+      });
+    } catch (err) {
+      req.log.error({ err }, 'audit record failed');
+    }
+  });
+}
