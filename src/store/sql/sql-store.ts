@@ -644,8 +644,8 @@ export class SqlStore implements Store {
   async usageSeries(productId: string, from: number, to: number, bucketMs: number): Promise<UsagePoint[]> {
     const rows = await this.db.all<Row>(
       `SELECT (minute / CAST(? AS BIGINT)) * CAST(? AS BIGINT) AS t, MAX(peak) AS peak, SUM(total) AS total, SUM(samples) AS samples
-         FROM usage_minutes WHERE product_id = ? AND minute >= ? AND minute < ? GROUP BY (minute / CAST(? AS BIGINT)) ORDER BY 1`,
-      [bucketMs, bucketMs, productId, from, to, bucketMs],
+         FROM usage_minutes WHERE product_id = ? AND minute >= ? AND minute < ? GROUP BY 1 ORDER BY 1`,
+      [bucketMs, bucketMs, productId, from, to],
     );
     return rows.map((r) => ({ t: num(r.t), peak: num(r.peak), avg: num(r.samples) === 0 ? 0 : num(r.total) / num(r.samples) }));
   }
