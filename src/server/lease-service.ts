@@ -16,6 +16,7 @@ import type { EventHub } from './event-hub.js';
 import type { Metrics } from './metrics.js';
 import { leaseJson } from './serialize.js';
 import { isStoreUnavailable } from './problems.js';
+import { HeartbeatCache } from './heartbeat-cache.js';
 
 export interface AcquireInput {
   product?: string | undefined;
@@ -50,6 +51,12 @@ export class LeaseService {
   /** Set when timed work failed because the store was unreachable. */
   private storeWasDown = false;
   private lastPeaks = Number.NEGATIVE_INFINITY;
+  /**
+   * Embedded store only (this process is its only writer): what a heartbeat needs, kept in
+   * memory so that a heartbeat reads nothing. Entries are dropped on every change the
+   * service makes or hears of (events), and rebuilt from the store on a miss.
+   */
+  private readonly hot = new HeartbeatCache();
   /** Refusals not yet written (written by the next tick, in one transaction). */
   private readonly denials: DenialRecord[] = [];
 
@@ -127,6 +134,7 @@ export class LeaseService {
       case 'granted': {
         const expiresAt = now + outcome.session.timeout * 1000;
         this.deadlines.set(outcome.session.id, expiresAt);
+        if (!this.store.shared) this.hot.put(outcome.session, outcome.lease);
         this.metrics.grants.inc({ product: product.key, lease: outcome.created ? 'new' : 'shared' });
         this.publish(outcome.events);
         return { kind: 'granted', lease: outcome.lease, session: outcome.session, token, expiresAt };
@@ -162,8 +170,16 @@ export class LeaseService {
     }
   }
 
-  /** Checks the session token and moves the deadline; the store is only read. */
+  /** Checks the session token and moves the deadline; the store is only read, if at all. */
   async heartbeat(sessionId: string, token: string): Promise<{ expiresAt: number; lease: Lease }> {
+    const hit = this.store.shared ? undefined : this.hot.get(sessionId);
+    if (hit) {
+      if (!safeEqual(hashToken(token), hit.session.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the session');
+      const expiresAt = this.clock.now() + hit.session.timeout * 1000;
+      this.deadlines.set(sessionId, expiresAt);
+      this.metrics.heartbeats.inc();
+      return { expiresAt, lease: hit.lease };
+    }
     const hb = await this.store.heartbeat(sessionId);
     const session = this.checkToken(hb.session, sessionId, token);
     if (hb.kind === 'ended') {
@@ -173,6 +189,7 @@ export class LeaseService {
     const expiresAt = this.clock.now() + session.timeout * 1000;
     this.deadlines.set(sessionId, expiresAt);
     if (this.store.shared) this.pendingTouches.set(sessionId, expiresAt);
+    else this.hot.put(session, hb.lease);
     this.metrics.heartbeats.inc();
     return { expiresAt, lease: hb.lease };
   }
@@ -183,6 +200,7 @@ export class LeaseService {
     this.checkToken(hb.session, sessionId, token);
     this.deadlines.delete(sessionId);
     this.pendingTouches.delete(sessionId);
+    this.hot.dropSession(sessionId, hb.session?.leaseId ?? null);
     if (hb.kind === 'ended') return;
     this.publish(await this.store.endSession(sessionId, 'ended', this.clock.now()));
   }
@@ -195,13 +213,21 @@ export class LeaseService {
 
   async release(accountId: string, leaseId: string): Promise<Lease | undefined> {
     const r = await this.store.releaseLease(accountId, leaseId, this.clock.now());
+    this.hot.dropLease(leaseId);
     if (!r) return undefined;
     this.publish(r.events);
     return r.lease;
   }
 
+  /** Forget cached lease views (a change the store made without an event, e.g. a top-up). */
+  invalidateLeases(): void {
+    this.hot.clearLeases();
+  }
+
   publish(events: readonly LeaseEvent[]): void {
     for (const e of events) {
+      if (e.type === 'lease.ended') this.hot.endLease(e.leaseId);
+      else this.hot.dropLease(e.leaseId);
       if (e.type === 'lease.ended') this.metrics.leasesEnded.inc({ reason: String(e.data.reason) });
       // A seat served from the queue started a session inside the store: time it here.
       if (e.type === 'lease.granted' && typeof e.data.session === 'string' && !this.store.shared) {
@@ -236,6 +262,7 @@ export class LeaseService {
     if (lease.status !== 'active' || (lease.kind !== 'regular' && lease.kind !== 'overage')) {
       throw new ApiError('conflict', `only an active lease holding a seat can be paused (this one is ${lease.status}, ${lease.kind})`);
     }
+    this.hot.dropLease(leaseId);
     const r = await this.store.pauseLease(p.accountId, leaseId, this.clock.now());
     if (!r) throw new ApiError('not-found', `lease ${leaseId} not found`);
     this.publish(r.events);
@@ -247,6 +274,7 @@ export class LeaseService {
     const lease = await this.ownLease(p, leaseId);
     if (lease.status !== 'paused') throw new ApiError('conflict', `the lease is ${lease.status}, not paused`);
     if (p.kind !== 'user') throw new ApiError('forbidden', 'only the lease\'s own user may resume it');
+    this.hot.dropLease(leaseId);
     const r = await this.store.resumeLease(p.accountId, leaseId, requester(p.user), this.clock.now());
     if (!r) throw new ApiError('not-found', `lease ${leaseId} not found`);
     if ('noSeat' in r) {
@@ -358,6 +386,7 @@ export class LeaseService {
       const due = this.deadlines.popDue(now, this.opts.expiryBatch);
       if (due.length === 0) break;
       const { expired, events } = await this.store.expireSessions(due, now);
+      for (const id of expired) this.hot.dropSession(id, null);
       this.metrics.expired.inc(expired.length);
       this.publish(events);
       if (due.length < this.opts.expiryBatch || this.clock.now() - started > this.opts.tickBudgetMs) break;

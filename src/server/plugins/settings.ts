@@ -53,6 +53,8 @@ export const settingsRoutes: RoutePlugin = async (app, { ctx }) => {
     async (req) => {
       requireAdmin(req.principal);
       const balanceMinutes = found(await ctx.store.topUpPpu(req.principal.accountId, req.body.minutes), 'account');
+      // A top-up lifts pending pay-per-use ends without an event.
+      ctx.service.invalidateLeases();
       return { balanceMinutes };
     },
   );

@@ -1,0 +1,61 @@
+import type { Lease, Session } from '../store/types.js';
+
+/**
+ * What a heartbeat needs on the embedded store — the session's token hash and timeout, and
+ * its lease as last read — so that a heartbeat touches no database. Correct only while this
+ * process is the store's sole writer (never used with a shared store), and only because every
+ * change is reported to it: a lease event drops that lease's view, `lease.ended` drops its
+ * sessions too, and the service drops sessions it ends or expires. A miss reads the store.
+ */
+export class HeartbeatCache {
+  private readonly sessions = new Map<string, Session>();
+  private readonly byLease = new Map<string, Set<string>>();
+  private readonly leases = new Map<string, Lease>();
+
+  get(sessionId: string): { session: Session; lease: Lease } | undefined {
+    const session = this.sessions.get(sessionId);
+    if (!session) return undefined;
+    const lease = this.leases.get(session.leaseId);
+    return lease ? { session, lease } : undefined;
+  }
+
+  put(session: Session, lease: Lease): void {
+    this.sessions.set(session.id, session);
+    let set = this.byLease.get(lease.id);
+    if (!set) {
+      set = new Set();
+      this.byLease.set(lease.id, set);
+    }
+    set.add(session.id);
+    this.leases.set(lease.id, lease);
+  }
+
+  /** The lease changed: its next heartbeat re-reads it. */
+  dropLease(leaseId: string): void {
+    this.leases.delete(leaseId);
+  }
+
+  /** The lease ended: forget it and every session on it. */
+  endLease(leaseId: string): void {
+    this.leases.delete(leaseId);
+    for (const id of this.byLease.get(leaseId) ?? []) this.sessions.delete(id);
+    this.byLease.delete(leaseId);
+  }
+
+  /** A session ended (its lease's session count changed too). */
+  dropSession(sessionId: string, leaseId: string | null): void {
+    const s = this.sessions.get(sessionId);
+    const lid = leaseId ?? s?.leaseId ?? null;
+    this.sessions.delete(sessionId);
+    if (lid !== null) {
+      this.leases.delete(lid);
+      const set = this.byLease.get(lid);
+      set?.delete(sessionId);
+      if (set && set.size === 0) this.byLease.delete(lid);
+    }
+  }
+
+  clearLeases(): void {
+    this.leases.clear();
+  }
+}
