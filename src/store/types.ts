@@ -458,7 +458,8 @@ export interface Store {
   /**
    * Run by the tick: stores each product's seats in use as today's peak where higher, opens
    * a max-reached interval for each product at full capacity and closes it when a seat is
-   * free again, and expires tickets nobody polled or streamed in time.
+   * free again, and expires tickets nobody polled or streamed in time. Also the store's own
+   * upkeep (an SQLite WAL checkpoint).
    */
   sample(now: number): Promise<void>;
 

@@ -19,6 +19,8 @@ export interface SqlDriver extends SqlExecutor {
    * failures and deadlocks, so `fn` must be safe to run again.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Periodic upkeep (SQLite: a WAL checkpoint); optional. */
+  maintain?(): Promise<void>;
   /** Runs the migrations not yet applied, safely when several servers start at once. */
   migrate(steps: readonly MigrationStep[]): Promise<void>;
   close(): Promise<void>;

@@ -522,8 +522,9 @@ export class SqlStore implements Store {
     return this.db.transaction((tx) => leaseOps.fireLeaseTimers(tx, now, limit, this.dialect === 'postgres'));
   }
 
-  sample(now: number): Promise<void> {
-    return this.db.transaction((tx) => readOps.sample(tx, now));
+  async sample(now: number): Promise<void> {
+    await this.db.transaction((tx) => readOps.sample(tx, now));
+    await this.db.maintain?.();
   }
 
   getTicket(id: string): Promise<Ticket | undefined> {
