@@ -7,7 +7,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -39,5 +39,10 @@ export default tseslint.config(
     // The client SDK runs in browsers and depends on nothing of the server (ENGINEERING.md §7).
     files: ['packages/client/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['../../../src/*', '**/src/server/*', '**/src/engine/*', '**/src/store/*', 'node:*', 'fastify'] }] },
+  },
+  {
+    // The web console talks to the server over HTTP only, like any other client.
+    files: ['console/src/**/*.ts', 'console/src/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../../src/*', '**/src/server/*', '**/src/engine/*', '**/src/store/*', 'node:*', 'fastify'] }] },
   },
 );

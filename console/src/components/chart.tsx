@@ -1,0 +1,35 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface Series {
+  label: string;
+  values: number[];
+  color: string;
+}
+
+/** A uPlot line chart that follows its container's width. `times` are epoch seconds. */
+export function LineChart({ times, series, label, timeZone }: { times: number[]; series: Series[]; label: string; timeZone?: string | undefined }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const width = () => Math.max(280, el.clientWidth);
+    const opts: uPlot.Options = {
+      width: width(),
+      height: 260,
+      ...(timeZone ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), timeZone) } : {}),
+      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+      axes: [{}, { label: 'seats' }],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: times.length < 60 } }))],
+    };
+    const plot = new uPlot(opts, [times, ...series.map((s) => s.values)], el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: width(), height: 260 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [times, series, timeZone]);
+  return <div class="chart" ref={box} role="img" aria-label={label} />;
+}

@@ -1,0 +1,101 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useConsole } from './context.js';
+
+/** How often pages poll when the server has no admin event stream (or the caller may not read it). */
+export const POLL_MS = 3000;
+/** With the stream up, a slow safety poll still runs (an event may be lost on a reconnect). */
+const STREAM_SAFETY_MS = 30_000;
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  updatedAt: number | null;
+  reload(): Promise<void>;
+}
+
+/**
+ * Loads `fn` when `deps` change. With `live`, reloads on every admin event (debounced) or,
+ * without the stream, every POLL_MS while the tab is visible. Loads never overlap: a
+ * request for another while one runs is folded into one more afterwards.
+ */
+export function useLoad<T>(fn: () => Promise<T>, deps: unknown[], live = false): Loaded<T> {
+  const { feed } = useConsole();
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean; updatedAt: number | null }>({
+    data: undefined, error: null, loading: true, updatedAt: null,
+  });
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  const running = useRef<Promise<void> | null>(null);
+  const again = useRef(false);
+  const generation = useRef(0);
+
+  const reload = useCallback(async (): Promise<void> => {
+    if (running.current) {
+      again.current = true;
+      return running.current;
+    }
+    const gen = generation.current;
+    const run = (async () => {
+      do {
+        again.current = false;
+        try {
+          const data = await fnRef.current();
+          if (gen === generation.current) setState({ data, error: null, loading: false, updatedAt: Date.now() });
+        } catch (error) {
+          if (gen === generation.current) setState((s) => ({ ...s, error, loading: false }));
+        }
+      } while (again.current && gen === generation.current);
+    })();
+    running.current = run;
+    try {
+      await run;
+    } finally {
+      if (running.current === run) running.current = null;
+    }
+  }, []);
+
+  useEffect(() => {
+    // New deps: answers of older loads are dropped.
+    generation.current++;
+    running.current = null;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    void reload();
+  }, deps);
+
+  const [mode, setMode] = useState(feed.mode);
+  useEffect(() => feed.onMode(() => setMode(feed.mode)), [feed]);
+
+  useEffect(() => {
+    if (!live) return;
+    let debounce: ReturnType<typeof setTimeout> | null = null;
+    const off = feed.onEvent(() => {
+      if (debounce) return;
+      debounce = setTimeout(() => {
+        debounce = null;
+        void reload();
+      }, 250);
+    });
+    const every = mode === 'stream' ? STREAM_SAFETY_MS : POLL_MS;
+    const timer = setInterval(() => {
+      if (!document.hidden) void reload();
+    }, every);
+    return () => {
+      off();
+      clearInterval(timer);
+      if (debounce) clearTimeout(debounce);
+    };
+  }, [live, mode, feed, reload]);
+
+  return { ...state, reload };
+}
+
+/** The current time, ticking every `ms` (for countdowns and "ago" labels). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

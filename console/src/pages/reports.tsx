@@ -1,0 +1,365 @@
+import { useMemo, useState } from 'preact/hooks';
+import { isMissingRoute, withQuery } from '../api.js';
+import { useConsole } from '../context.js';
+import { useLoad } from '../hooks.js';
+import { dateTime, dayToIso, duration, rangeFor, shortId, type RangePreset } from '../format.js';
+import { LineChart } from '../components/chart.js';
+import { Empty, Loading, NotAvailable, ProblemBox, Select, TextField, useAction } from '../components/ui.js';
+import type { ActiveLogin, AuditEntry, Denial, Lease, MaxReached, Usage, UsagePoint, User } from '../types.js';
+
+const TABS = [
+  ['usage', 'Usage over time'], ['denials', 'Denials'], ['max-reached', 'Max reached'], ['sessions', 'Session history'], ['active-logins', 'Active logins'],
+  ['audit', 'Audit log'],
+] as const;
+type Tab = (typeof TABS)[number][0];
+
+/** SPEC §7 history: usage over time, refusals, full-capacity intervals, session history, active logins. */
+export function ReportsPage() {
+  const { route, api } = useConsole();
+  const tab = (TABS.find(([t]) => route.path === `/reports/${t}`)?.[0] ?? 'usage') as Tab;
+  const lookups = useLoad(async () => {
+    const [usage, users] = await Promise.all([
+      api.get<Usage>('/v1/usage'),
+      api.all<User>('/v1/users').then((r) => r.items).catch(() => [] as User[]),
+    ]);
+    return { products: usage.products.map((p) => p.product), users: new Map(users.map((u) => [u.id, u.username])) };
+  }, []);
+  const products = lookups.data?.products ?? [];
+  const userName = (id: string | null) => (id === null ? '—' : (lookups.data?.users.get(id) ?? shortId(id)));
+  return (
+    <>
+      <div class="page-head">
+        <h1 tabIndex={-1}>Reports</h1>
+      </div>
+      <nav class="tabs" aria-label="Reports">
+        {TABS.map(([t, label]) => (
+          <a key={t} href={`#/reports/${t}`} aria-current={t === tab ? 'page' : undefined}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      {tab === 'usage' && <UsageOverTime products={products} />}
+      {tab === 'denials' && <Denials products={products} userName={userName} />}
+      {tab === 'max-reached' && <MaxReachedReport products={products} />}
+      {tab === 'sessions' && <Sessions userName={userName} />}
+      {tab === 'active-logins' && <ActiveLogins userName={userName} />}
+      {tab === 'audit' && <Audit userName={userName} />}
+    </>
+  );
+}
+
+function productOptions(products: string[], all = 'All products') {
+  return [['', all] as const, ...products.map((p) => [p, p] as const)];
+}
+
+/** From/to day pickers (browser time zone) shared by the history reports. */
+function useRange() {
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const fields = (
+    <>
+      <TextField label="From" type="date" value={from} onInput={setFrom} />
+      <TextField label="To" type="date" value={to} onInput={setTo} />
+    </>
+  );
+  return { from: dayToIso(from), to: dayToIso(to, true), fields };
+}
+
+function UsageOverTime({ products }: { products: string[] }) {
+  const { api, timeZone } = useConsole();
+  const [preset, setPreset] = useState<RangePreset>('day');
+  const [product, setProduct] = useState('');
+  const chosen = product || products[0] || '';
+  const { data, error, loading } = useLoad(
+    async () => {
+      if (!chosen) return [];
+      const r = rangeFor(preset, Date.now());
+      const body = await api.get<UsagePoint[] | { items: UsagePoint[] }>('/v1/reports/usage', { product: chosen, from: r.from, to: r.to, bucket: r.bucket });
+      return Array.isArray(body) ? body : body.items;
+    },
+    [preset, chosen],
+  );
+  const chart = useMemo(() => {
+    const points = data ?? [];
+    return {
+      times: points.map((p) => Date.parse(p.t) / 1000),
+      series: [
+        { label: 'peak', values: points.map((p) => p.peak), color: '#c2410c' },
+        { label: 'average', values: points.map((p) => p.avg), color: '#2563eb' },
+      ],
+    };
+  }, [data]);
+  if (isMissingRoute(error)) return <NotAvailable what="Usage over time" detail={(error as Error).message} />;
+  return (
+    <section aria-label="Usage over time">
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <Select label="Product" value={chosen} onChange={setProduct} options={products.map((p) => [p, p] as const)} />
+        <Select label="Period" value={preset} onChange={setPreset} options={[['day', 'Last day'], ['week', 'Last week'], ['month', 'Last 30 days']]} />
+      </form>
+      <ProblemBox error={error} />
+      {products.length === 0 && <Empty>No products yet.</Empty>}
+      {loading && <Loading what="Loading usage" />}
+      {data && data.length === 0 && chosen && <Empty>No usage recorded for {chosen} in this period.</Empty>}
+      {data && data.length > 0 && <LineChart times={chart.times} series={chart.series} label={`Seats in use of ${chosen} over the ${preset}: peak and average`} timeZone={timeZone} />}
+    </section>
+  );
+}
+
+function Denials({ products, userName }: { products: string[]; userName: (id: string | null) => string }) {
+  const { api, timeZone } = useConsole();
+  const [product, setProduct] = useState('');
+  const range = useRange();
+  const { data, error, loading } = useLoad(
+    () => api.all<Denial>('/v1/reports/denials', { product, from: range.from, to: range.to }, 5),
+    [product, range.from, range.to],
+    true,
+  );
+  return (
+    <section aria-label="Denials">
+      <p class="muted">Every refused request: who, which device, and why (no seat, personal limit, endpoint disabled).</p>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <Select label="Product" value={product} onChange={setProduct} options={productOptions(products)} />
+        {range.fields}
+      </form>
+      <ProblemBox error={error} what="Denials" />
+      {loading && !data && <Loading />}
+      {data && data.items.length === 0 && <Empty>No refusals in this period. Every request got a seat.</Empty>}
+      {data && data.items.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Product</th>
+                <th scope="col">User</th>
+                <th scope="col">Device</th>
+                <th scope="col">Code</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((d, i) => (
+                <tr key={`${d.at}-${i}`}>
+                  <td>{dateTime(d.at, timeZone)}</td>
+                  <td>{d.product}</td>
+                  <td>{userName(d.user)}</td>
+                  <td class="mono">{d.device ?? '—'}</td>
+                  <td>
+                    <code>{d.code}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {data.more && <p class="muted small">Showing the first {data.items.length}; narrow the dates to see the rest.</p>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function MaxReachedReport({ products }: { products: string[] }) {
+  const { api, timeZone } = useConsole();
+  const [product, setProduct] = useState('');
+  const range = useRange();
+  const { data, error, loading } = useLoad(
+    () => api.all<MaxReached>('/v1/reports/max-reached', { product, from: range.from, to: range.to }, 5),
+    [product, range.from, range.to],
+    true,
+  );
+  return (
+    <section aria-label="Max reached">
+      <p class="muted">Intervals during which a product had no free seat.</p>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <Select label="Product" value={product} onChange={setProduct} options={productOptions(products)} />
+        {range.fields}
+      </form>
+      <ProblemBox error={error} what="Max reached" />
+      {loading && !data && <Loading />}
+      {data && data.items.length === 0 && <Empty>No product was at full capacity in this period.</Empty>}
+      {data && data.items.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Product</th>
+                <th scope="col">Full from</th>
+                <th scope="col">Until</th>
+                <th scope="col">For</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((m, i) => (
+                <tr key={`${m.product}-${m.from}-${i}`}>
+                  <td>{m.product}</td>
+                  <td>{dateTime(m.from, timeZone)}</td>
+                  <td>{m.to ? dateTime(m.to, timeZone) : <strong class="warn-text">still full</strong>}</td>
+                  <td>{duration(((m.to ? Date.parse(m.to) : Date.now()) - Date.parse(m.from)) / 1000)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Sessions({ userName }: { userName: (id: string | null) => string }) {
+  const { api, timeZone } = useConsole();
+  const range = useRange();
+  const { data, error, loading } = useLoad(() => api.all<Lease>('/v1/reports/leases', { from: range.from, to: range.to }, 5), [range.from, range.to]);
+  const csv = useAction();
+  const download = async () => {
+    await csv.run(async () => {
+      const res = await api.raw('GET', withQuery('/v1/reports/leases', { from: range.from, to: range.to }), undefined, 'text/csv');
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `seatkeeper-leases-${new Date().toISOString().slice(0, 10)}.csv`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    });
+  };
+  if (isMissingRoute(error)) return <NotAvailable what="Session history" detail={(error as Error).message} />;
+  return (
+    <section aria-label="Session history">
+      <p class="muted">Leases that started or ended in the period, live ones included.</p>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        {range.fields}
+        <div class="field end">
+          <button type="button" onClick={() => void download()} disabled={csv.busy}>
+            Export CSV
+          </button>
+        </div>
+      </form>
+      <ProblemBox error={csv.error} what="CSV export" />
+      <ProblemBox error={error} />
+      {loading && !data && <Loading />}
+      {data && data.items.length === 0 && <Empty>No leases in this period.</Empty>}
+      {data && data.items.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Product</th>
+                <th scope="col">User</th>
+                <th scope="col">Device</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Started</th>
+                <th scope="col">Ended</th>
+                <th scope="col" class="opt">Length</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((l) => (
+                <tr key={l.id}>
+                  <td>{l.product}</td>
+                  <td>{userName(l.user)}</td>
+                  <td class="mono">{l.device ?? '—'}</td>
+                  <td>{l.kind}</td>
+                  <td>{dateTime(l.startedAt, timeZone)}</td>
+                  <td>{l.endedAt ? dateTime(l.endedAt, timeZone) : <span class="badge st-active">live</span>}</td>
+                  <td class="opt">{l.durationSeconds === undefined ? '—' : duration(l.durationSeconds)}</td>
+                  <td>{l.endReason ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function ActiveLogins({ userName }: { userName: (id: string | null) => string }) {
+  const { api, timeZone } = useConsole();
+  const { data, error, loading } = useLoad(
+    async () => {
+      const body = await api.get<ActiveLogin[] | { items: ActiveLogin[] }>('/v1/reports/active-logins', { limit: 1000 });
+      return Array.isArray(body) ? body : body.items;
+    },
+    [],
+    true,
+  );
+  if (isMissingRoute(error)) return <NotAvailable what="Active logins" detail={(error as Error).message} />;
+  return (
+    <section aria-label="Active logins">
+      <ProblemBox error={error} />
+      {loading && !data && <Loading />}
+      {data && data.length === 0 && <Empty>Nobody is logged in right now.</Empty>}
+      {data && data.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Device</th>
+                <th scope="col">Product</th>
+                <th scope="col">Since</th>
+                <th scope="col">Sessions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.map((a, i) => (
+                <tr key={`${a.user}-${a.device}-${a.product}-${i}`}>
+                  <td>{a.username ?? userName(a.user)}</td>
+                  <td class="mono">{a.device ?? '—'}</td>
+                  <td>{a.product}</td>
+                  <td>{dateTime(a.since, timeZone)}</td>
+                  <td>{a.sessions}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Audit({ userName }: { userName: (id: string | null) => string }) {
+  const { api, timeZone } = useConsole();
+  const { data, error, loading } = useLoad(() => api.all<AuditEntry>('/v1/audit', {}, 1), [], true);
+  if (isMissingRoute(error)) return <NotAvailable what="Audit log" detail={(error as Error).message} />;
+  // Actors are user ids or key ids; show a username where one is known.
+  const actor = (a: string) => (a.startsWith('usr_') ? userName(a) : a);
+  return (
+    <section aria-label="Audit log">
+      <p class="muted">Administrative changes, newest first.</p>
+      <ProblemBox error={error} />
+      {loading && !data && <Loading />}
+      {data && data.items.length === 0 && <Empty>No administrative changes recorded yet.</Empty>}
+      {data && data.items.length > 0 && (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">What</th>
+                <th scope="col" class="opt">Target</th>
+                <th scope="col" class="opt">Detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((a, i) => (
+                <tr key={`${a.at}-${i}`}>
+                  <td>{dateTime(a.at, timeZone)}</td>
+                  <td>{actor(a.actor)}</td>
+                  <td>
+                    <code>{a.action}</code>
+                  </td>
+                  <td class="opt mono">{a.target ?? '—'}</td>
+                  <td class="opt mono small">{Object.keys(a.detail).length ? JSON.stringify(a.detail) : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
