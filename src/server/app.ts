@@ -24,6 +24,7 @@ import { reportRoutes } from './plugins/reports.js';
 import { eventRoutes } from './plugins/events.js';
 import { installAudit } from './audit.js';
 import { displayRoutes } from './plugins/display.js';
+import { consoleRoutes } from './plugins/console.js';
 
 export interface AppDeps {
   store: Store;
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(reportRoutes, { ctx, prefix: '/v1' });
   await app.register(eventRoutes, { ctx, prefix: '/v1' });
   await app.register(displayRoutes, { ctx });
+  await app.register(consoleRoutes, { ctx });
 
   const out = app as unknown as App;
   out.ctx = ctx;
