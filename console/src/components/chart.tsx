@@ -9,7 +9,9 @@ export interface Series {
 }
 
 /** A uPlot line chart that follows its container's width. `times` are epoch seconds. */
-export function LineChart({ times, series, label, timeZone }: { times: number[]; series: Series[]; label: string; timeZone?: string | undefined }) {
+/** `range` is the window asked for (epoch seconds): the axis shows it even when few points fall in it. */
+export function LineChart(props: { times: number[]; series: Series[]; range: [number, number]; label: string; timeZone?: string | undefined }) {
+  const { times, series, range, label, timeZone } = props;
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -19,7 +21,10 @@ export function LineChart({ times, series, label, timeZone }: { times: number[];
       width: width(),
       height: 260,
       ...(timeZone ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), timeZone) } : {}),
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+      scales: {
+        x: { time: true, range: () => range },
+        y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },
+      },
       axes: [{}, { label: 'seats' }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: times.length < 60 } }))],
     };
@@ -30,6 +35,6 @@ export function LineChart({ times, series, label, timeZone }: { times: number[];
       ro.disconnect();
       plot.destroy();
     };
-  }, [times, series, timeZone]);
+  }, [times, series, range[0], range[1], timeZone]);
   return <div class="chart" ref={box} role="img" aria-label={label} />;
 }

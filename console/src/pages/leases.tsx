@@ -6,10 +6,9 @@ import { ago, countdown, dateTime, shortId } from '../format.js';
 import { Empty, Loading, Notice, ProblemBox, Select, TextField, useAction } from '../components/ui.js';
 import type { Lease, LeaseKind, Team, Usage, User } from '../types.js';
 
-const LIVE_STATUSES = ['active', 'terminating', 'standby', 'paused'] as const;
 const STATUS_OPTIONS = [
   ['live', 'Live (not ended)'], ['active', 'Active'], ['terminating', 'Terminating'], ['standby', 'Standby'],
-  ['paused', 'Paused'], ['ended', 'Ended'], ['any', 'Any'],
+  ['paused', 'Paused'], ['ended', 'Ended'],
 ] as const;
 const KIND_OPTIONS = [['', 'Any kind'], ['regular', 'Regular'], ['overage', 'Overage'], ['flex', 'Flex'], ['ppu', 'Pay-per-use']] as const;
 const PAGE = 200;
@@ -21,14 +20,9 @@ interface Lookups {
 }
 
 async function fetchLeases(api: Api, q: Record<string, string | undefined>, status: string, pages: number): Promise<{ items: Lease[]; more: boolean }> {
-  // "Live" is four status queries: the API filters one status at a time, and listing
-  // everything would page through every ended lease ever kept.
-  const statuses = status === 'live' ? [...LIVE_STATUSES] : [status === 'any' ? undefined : status];
-  const pagesOf = await Promise.all(
-    statuses.map((s) => api.get<{ items: Lease[]; next: string | null }>('/v1/leases', { ...q, status: s, limit: Math.min(1000, PAGE * pages) })),
-  );
-  const items = pagesOf.flatMap((p) => p.items).sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
-  return { items, more: pagesOf.some((p) => p.next !== null) };
+  // Without a status the API lists the leases not ended yet ("live").
+  const page = await api.get<{ items: Lease[]; next: string | null }>('/v1/leases', { ...q, status: status === 'live' ? undefined : status, limit: Math.min(1000, PAGE * pages) });
+  return { items: page.items, more: page.next !== null };
 }
 
 /** SPEC §7 "Leases": filtered by permission server-side; end selected, release, pause/resume own. */
@@ -163,7 +157,7 @@ export function LeasesPage() {
                 <th scope="col">Product</th>
                 <th scope="col">User</th>
                 <th scope="col">Device</th>
-                <th scope="col">Kind</th>
+                <th scope="col" class="opt">Kind</th>
                 <th scope="col">Status</th>
                 <th scope="col" class="opt">Sessions</th>
                 <th scope="col" class="opt">Started</th>
@@ -179,21 +173,21 @@ export function LeasesPage() {
                   <td class="sel">
                     <input type="checkbox" aria-label={`Select lease ${l.id}`} disabled={l.status === 'ended'} checked={selected.has(l.id)} onChange={() => toggle(l.id)} />
                   </td>
-                  <td>{l.product}</td>
-                  <td>{userName(l.user)}</td>
-                  <td class="mono">{l.device ?? (l.endpoint ? 'endpoint' : '—')}</td>
-                  <td>
+                  <td data-label="Product">{l.product}</td>
+                  <td data-label="User">{userName(l.user)}</td>
+                  <td data-label="Device" class="mono">{l.device ?? (l.endpoint ? 'endpoint' : '—')}</td>
+                  <td data-label="Kind" class="opt">
                     <span class={`badge kind-${l.kind}`}>{l.kind}</span>
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <span class={`badge st-${l.status}`}>{l.status}</span>
                     {l.endReason && <span class="muted small"> {l.endReason}</span>}
                   </td>
-                  <td class="opt">{l.sessions}</td>
-                  <td class="opt" title={dateTime(l.startedAt, timeZone)}>
+                  <td data-label="Sessions" class="opt">{l.sessions}</td>
+                  <td data-label="Started" class="opt" title={dateTime(l.startedAt, timeZone)}>
                     {ago(l.startedAt, now)}
                   </td>
-                  <td>{l.endedAt ? <span title={dateTime(l.endedAt, timeZone)}>{ago(l.endedAt, now)}</span> : l.endsAt ? <strong>{countdown(l.endsAt, now)}</strong> : '—'}</td>
+                  <td data-label={l.endedAt ? 'Ended' : 'Ends'}>{l.endedAt ? <span title={dateTime(l.endedAt, timeZone)}>{ago(l.endedAt, now)}</span> : l.endsAt ? <strong>{countdown(l.endsAt, now)}</strong> : '—'}</td>
                   <td class="actions">
                     {l.status !== 'ended' && (
                       <button type="button" disabled={action.busy} onClick={() => void release(l)} aria-label={`Release lease ${l.id}`}>

@@ -72,15 +72,15 @@ function UsageOverTime({ products }: { products: string[] }) {
   const chosen = product || products[0] || '';
   const { data, error, loading } = useLoad(
     async () => {
-      if (!chosen) return [];
+      if (!chosen) return { points: [], range: [0, 0] as [number, number] };
       const r = rangeFor(preset, Date.now());
       const body = await api.get<UsagePoint[] | { items: UsagePoint[] }>('/v1/reports/usage', { product: chosen, from: r.from, to: r.to, bucket: r.bucket });
-      return Array.isArray(body) ? body : body.items;
+      return { points: Array.isArray(body) ? body : body.items, range: [Date.parse(r.from) / 1000, Date.parse(r.to) / 1000] as [number, number] };
     },
     [preset, chosen],
   );
   const chart = useMemo(() => {
-    const points = data ?? [];
+    const points = data?.points ?? [];
     return {
       times: points.map((p) => Date.parse(p.t) / 1000),
       series: [
@@ -99,8 +99,10 @@ function UsageOverTime({ products }: { products: string[] }) {
       <ProblemBox error={error} />
       {products.length === 0 && <Empty>No products yet.</Empty>}
       {loading && <Loading what="Loading usage" />}
-      {data && data.length === 0 && chosen && <Empty>No usage recorded for {chosen} in this period.</Empty>}
-      {data && data.length > 0 && <LineChart times={chart.times} series={chart.series} label={`Seats in use of ${chosen} over the ${preset}: peak and average`} timeZone={timeZone} />}
+      {data && data.points.length === 0 && chosen && <Empty>No usage recorded for {chosen} in this period.</Empty>}
+      {data && data.points.length > 0 && (
+        <LineChart times={chart.times} series={chart.series} range={data.range} label={`Seats in use of ${chosen} over the ${preset}: peak and average`} timeZone={timeZone} />
+      )}
     </section>
   );
 }

@@ -186,7 +186,9 @@ export function EndpointsTab() {
             extra={
               created.displayUrl && (
                 <p>
-                  Display URL (open it on the screen): <CopyButton text={created.displayUrl} label="Copy display URL" />
+                  Display URL (open it on the screen):{' '}
+                  {/* Without --public-url the server answers a path; make it a whole URL. */}
+                  <CopyButton text={new URL(created.displayUrl, location.origin).href} label="Copy display URL" />
                 </p>
               )
             }
