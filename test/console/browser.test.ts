@@ -183,6 +183,20 @@ describe.skipIf(!haveChromium)('web console in a real browser', () => {
     await expect.poll(() => gauge(page, 'cad').getAttribute('aria-valuemax')).toBe('5');
   });
 
+  it('shows flex leases with a countdown when every seat is taken', async () => {
+    expect((await api('POST', '/v1/products', owner, { key: 'lab', seatModel: 'session', flex: { channels: ['access'], duration: 1800 } })).status).toBe(201);
+    expect((await api('POST', '/v1/licenses', owner, { product: 'lab', seats: 1 })).status).toBe(201);
+    expect((await api('POST', '/v1/leases', owner, { product: 'lab', device: 'lab-1', channel: 'access' })).body.lease.kind).toBe('regular');
+    const flex = await api('POST', '/v1/leases', owner, { product: 'lab', device: 'lab-2', channel: 'access' });
+    expect(flex.body.lease.kind).toBe('flex');
+    await page.goto(`${base}/console/#/usage`);
+    const card = page.locator('section[data-product="lab"]');
+    await card.getByText('Flex leases').waitFor();
+    // 30 minutes from now, counting down.
+    expect(await card.locator('li', { hasText: 'lab-2' }).textContent()).toMatch(/ends in (29:[0-5]\d|30:0\d)/);
+    expect(await gauge(page, 'lab').getAttribute('aria-valuenow')).toBe('1');
+  });
+
   it('sends a refused member to their own leases, logged in with the keyboard alone', async () => {
     const bob = await api('POST', '/v1/users', owner, { username: 'bob', password: PASSWORD, maxLeases: 1 });
     expect(bob.status).toBe(201);
