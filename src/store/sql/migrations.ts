@@ -165,6 +165,8 @@ CREATE INDEX events_lease ON events (lease_id, seq);
 CREATE INDEX events_account ON events (account_id, seq);
 CREATE INDEX leases_live_flex ON leases (product_id, started_at) WHERE ended_at IS NULL AND kind = 'flex';
 CREATE INDEX leases_live_ppu ON leases (account_id) WHERE ended_at IS NULL AND kind = 'ppu';
+-- Usage counts per product and kind read only live leases, however long the history.
+CREATE INDEX leases_live_kind ON leases (account_id, product_id, kind) WHERE ended_at IS NULL;
 CREATE TABLE tickets (
   id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,

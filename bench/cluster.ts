@@ -1,0 +1,169 @@
+/**
+ * Cluster bench (issue 3): `npm run bench:cluster [-- --seconds 5] [-- --pg postgres://…/db]`
+ *
+ * On PostgreSQL, in one run:
+ *  - the ceiling: pgbench (-M prepared) running the store's own acquire+release SQL spread
+ *    over 100 licenses, on one hot license, the single-counter-row version of the hot grant,
+ *    and the heartbeat read (bench/pgbench/*.sql);
+ *  - the same work over HTTP against one, then two Seatkeeper servers on one database:
+ *    64 closed-loop clients each doing POST /v1/leases then, when granted, DELETE the session.
+ * An "iteration" is one acquire attempt plus the release when granted, in both, so the ratios
+ * compare like with like. Over-grants are counted from each run's own bookkeeping.
+ */
+import http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { prepareBenchDb, runPgbench, type PgbenchResult } from './pgbench.js';
+
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, pg: { type: 'string' } } });
+const SECONDS = Number(opts.seconds);
+if (opts.pg) process.env.SEATKEEPER_TEST_PG = opts.pg;
+const { createPgDatabase } = await import('../test/helpers/stores.js');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PASSWORD = 'cluster bench password';
+const CLIENTS = 64;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of many shapes
+function request(base: string, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(base + path, {
+      method, agent,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+const children: ChildProcess[] = [];
+const stopAll = () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+};
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+async function startServer(url: string): Promise<{ base: string; child: ChildProcess }> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'serve', '--port', String(port), '--database', url], {
+    env: { ...process.env, SEATKEEPER_ADMIN_PASSWORD: PASSWORD, SEATKEEPER_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not start')), 30_000);
+    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) { clearTimeout(t); resolve(); } });
+  });
+  return { base: `http://127.0.0.1:${port}`, child };
+}
+
+interface HttpResult { ips: number; p99: number; grants: number; maxHeld: number; overGrants: number }
+
+/** 64 closed-loop clients, spread round-robin over the servers. */
+async function contend(bases: string[], token: string, product: string, seats: number): Promise<HttpResult> {
+  const end = Date.now() + SECONDS * 1000;
+  const lat: number[] = [];
+  let held = 0;
+  let maxHeld = 0;
+  let grants = 0;
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+    const base = bases[c % bases.length]!;
+    while (Date.now() < end) {
+      const t = performance.now();
+      const r = await request(base, 'POST', '/v1/leases', token, { product });
+      if (r.status === 201) {
+        grants++;
+        maxHeld = Math.max(maxHeld, ++held);
+        held--; // released before the next grant can count against it
+        await request(base, 'DELETE', `/v1/sessions/${r.body.session.id}`, r.body.session.token);
+      } else if (r.status !== 409) throw new Error(`unexpected ${r.status} ${JSON.stringify(r.body)}`);
+      lat.push(performance.now() - t);
+    }
+  }));
+  lat.sort((a, b) => a - b);
+  const usage = await request(bases[0]!, 'GET', '/v1/usage', token);
+  const inUse = usage.body.products.find((p: { product: string }) => p.product === product)?.inUse ?? 0;
+  return { ips: lat.length / SECONDS, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, grants, maxHeld, overGrants: Math.max(0, inUse - seats) };
+}
+
+async function heartbeats(bases: string[], token: string, product: string): Promise<{ rps: number; p99: number }> {
+  const sessions: { id: string; token: string }[] = [];
+  for (let i = 0; i < 1000; i++) sessions.push((await request(bases[i % bases.length]!, 'POST', '/v1/leases', token, { product })).body.session);
+  const end = Date.now() + SECONDS * 1000;
+  const lat: number[] = [];
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+    let i = c;
+    while (Date.now() < end) {
+      const s = sessions[i++ % sessions.length]!;
+      const t = performance.now();
+      const r = await request(bases[i % bases.length]!, 'POST', `/v1/sessions/${s.id}/heartbeat`, s.token);
+      if (r.status !== 200) throw new Error(`heartbeat ${r.status}`);
+      lat.push(performance.now() - t);
+    }
+  }));
+  for (const s of sessions) await request(bases[0]!, 'DELETE', `/v1/sessions/${s.id}`, s.token);
+  lat.sort((a, b) => a - b);
+  return { rps: lat.length / SECONDS, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN };
+}
+
+async function setup(base: string): Promise<string> {
+  const token = (await request(base, 'POST', '/v1/auth/login', null, { account: 'default', username: 'admin', password: PASSWORD })).body.token as string;
+  await request(base, 'POST', '/v1/products', token, { key: 'spread', heartbeat: { interval: 60, timeout: 600 } });
+  for (let i = 0; i < 100; i++) await request(base, 'POST', '/v1/licenses', token, { product: 'spread', seats: 10 });
+  await request(base, 'POST', '/v1/products', token, { key: 'hot', heartbeat: { interval: 60, timeout: 600 } });
+  await request(base, 'POST', '/v1/licenses', token, { product: 'hot', seats: 10 });
+  await request(base, 'POST', '/v1/products', token, { key: 'hb', heartbeat: { interval: 60, timeout: 3600 } });
+  await request(base, 'POST', '/v1/licenses', token, { product: 'hb', seats: 1000 });
+  return token;
+}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+out(`Cluster bench on PostgreSQL: ${CLIENTS} clients, ${SECONDS} s per phase`);
+
+// Ceiling: pgbench with the store's own statements.
+out('pgbench ceilings…');
+const ceilingDb = await createPgDatabase();
+await prepareBenchDb(ceilingDb.url, { licenses: 100, seats: 10, heartbeatSessions: 1000 });
+const ceiling: Record<string, PgbenchResult> = {
+  spread: await runPgbench(ceilingDb.url, 'acquire-release.sql', CLIENTS, SECONDS, { licenses: 100, seats: 10 }),
+  hot: await runPgbench(ceilingDb.url, 'acquire-release.sql', CLIENTS, SECONDS, { licenses: 1, seats: 10 }),
+  counter: await runPgbench(ceilingDb.url, 'counter-grant.sql', CLIENTS, SECONDS, {}),
+  heartbeat: await runPgbench(ceilingDb.url, 'heartbeat.sql', CLIENTS, SECONDS, { sessions: 1000 }),
+};
+await ceilingDb.drop();
+
+const rows: string[][] = [];
+const db = await createPgDatabase();
+const one = await startServer(db.url);
+const token = await setup(one.base);
+const results: Record<string, Record<string, unknown>> = {};
+for (const [label, bases] of [['1 server', [one.base]], ['2 servers', [one.base]]] as [string, string[]][]) {
+  if (label === '2 servers') bases.push((await startServer(db.url)).base);
+  out(`${label}: acquire+release over 100 licenses…`);
+  const spread = await contend(bases, token, 'spread', 1000);
+  out(`${label}: acquire+release on one hot license…`);
+  const hot = await contend(bases, token, 'hot', 10);
+  out(`${label}: heartbeats…`);
+  const hb = await heartbeats(bases, token, 'hb');
+  results[label] = { spread, hot, hb };
+  rows.push([`${label}: acquire+release, 100 licenses`, spread.ips.toFixed(0), spread.p99.toFixed(1), `${((spread.ips / ceiling.spread!.tps) * 100).toFixed(0)} % of pgbench (${ceiling.spread!.tps.toFixed(0)})`, '≥ 50 %', String(spread.overGrants)]);
+  rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants)]);
+  rows.push([`${label}: heartbeats`, hb.rps.toFixed(0), hb.p99.toFixed(1), `${((hb.rps / ceiling.heartbeat!.tps) * 100).toFixed(0)} % of pgbench read (${ceiling.heartbeat!.tps.toFixed(0)})`, 'no write each', '']);
+}
+out('');
+out('pgbench ceilings (iterations/s, p99 ms): ' + Object.entries(ceiling).map(([k, v]) => `${k} ${v.tps.toFixed(0)} (${v.p99Ms.toFixed(0)})`).join(', '));
+out('');
+const header = ['figure', 'per s', 'p99 ms', 'vs PostgreSQL itself', 'target', 'over-grants'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+for (const r of [header, ...rows]) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+agent.destroy();
+stopAll();
+await db.drop().catch(() => undefined);
+process.exit(0);
