@@ -76,7 +76,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let service: LeaseService | null = null;
   const metrics = createMetrics(() => service?.deadlines.size ?? 0);
   service = new LeaseService(deps.store, clock, hub, metrics, {
-    expiryBatch: 500,
+    // Small batches, yielding between them: a mass expiry must not hold heartbeats up.
+    expiryBatch: 100,
     tickBudgetMs: 200,
     manageUrl: `${config.publicUrl}/console/#/leases?mine=1`,
   });

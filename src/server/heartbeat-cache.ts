@@ -1,4 +1,5 @@
 import type { Lease, Session } from '../store/types.js';
+import { leaseJson } from './serialize.js';
 
 /**
  * What a heartbeat needs on the embedded store — the session's token hash and timeout, and
@@ -11,12 +12,20 @@ export class HeartbeatCache {
   private readonly sessions = new Map<string, Session>();
   private readonly byLease = new Map<string, Set<string>>();
   private readonly leases = new Map<string, Lease>();
+  /** The lease as API JSON text, built once per change rather than per heartbeat. */
+  private readonly texts = new Map<string, string>();
 
-  get(sessionId: string): { session: Session; lease: Lease } | undefined {
+  get(sessionId: string): { session: Session; lease: Lease; text: string } | undefined {
     const session = this.sessions.get(sessionId);
     if (!session) return undefined;
     const lease = this.leases.get(session.leaseId);
-    return lease ? { session, lease } : undefined;
+    if (!lease) return undefined;
+    let text = this.texts.get(lease.id);
+    if (text === undefined) {
+      text = JSON.stringify(leaseJson(lease));
+      this.texts.set(lease.id, text);
+    }
+    return { session, lease, text };
   }
 
   put(session: Session, lease: Lease): void {
@@ -28,16 +37,19 @@ export class HeartbeatCache {
     }
     set.add(session.id);
     this.leases.set(lease.id, lease);
+    this.texts.delete(lease.id);
   }
 
   /** The lease changed: its next heartbeat re-reads it. */
   dropLease(leaseId: string): void {
     this.leases.delete(leaseId);
+    this.texts.delete(leaseId);
   }
 
   /** The lease ended: forget it and every session on it. */
   endLease(leaseId: string): void {
     this.leases.delete(leaseId);
+    this.texts.delete(leaseId);
     for (const id of this.byLease.get(leaseId) ?? []) this.sessions.delete(id);
     this.byLease.delete(leaseId);
   }
@@ -49,6 +61,7 @@ export class HeartbeatCache {
     this.sessions.delete(sessionId);
     if (lid !== null) {
       this.leases.delete(lid);
+      this.texts.delete(lid);
       const set = this.byLease.get(lid);
       set?.delete(sessionId);
       if (set && set.size === 0) this.byLease.delete(lid);
@@ -57,5 +70,6 @@ export class HeartbeatCache {
 
   clearLeases(): void {
     this.leases.clear();
+    this.texts.clear();
   }
 }

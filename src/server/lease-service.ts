@@ -171,14 +171,14 @@ export class LeaseService {
   }
 
   /** Checks the session token and moves the deadline; the store is only read, if at all. */
-  async heartbeat(sessionId: string, token: string): Promise<{ expiresAt: number; lease: Lease }> {
+  async heartbeat(sessionId: string, token: string): Promise<{ expiresAt: number; lease: Lease; leaseText?: string }> {
     const hit = this.store.shared ? undefined : this.hot.get(sessionId);
     if (hit) {
       if (!safeEqual(hashToken(token), hit.session.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the session');
       const expiresAt = this.clock.now() + hit.session.timeout * 1000;
       this.deadlines.set(sessionId, expiresAt);
       this.metrics.heartbeats.inc();
-      return { expiresAt, lease: hit.lease };
+      return { expiresAt, lease: hit.lease, leaseText: hit.text };
     }
     const hb = await this.store.heartbeat(sessionId);
     const session = this.checkToken(hb.session, sessionId, token);

@@ -78,6 +78,8 @@ CREATE TABLE seat_slots (
 );
 CREATE INDEX seat_slots_free ON seat_slots (license_id, slot) WHERE lease_id IS NULL;
 CREATE UNIQUE INDEX seat_slots_held ON seat_slots (lease_id) WHERE lease_id IS NOT NULL;
+-- In-use counts read only the held seats of a license.
+CREATE INDEX seat_slots_held_by_license ON seat_slots (license_id) WHERE lease_id IS NOT NULL;
 CREATE TABLE endpoints (
   id TEXT PRIMARY KEY,
   account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
