@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type { MigrationStep, SqlDriver, SqlExecutor } from './driver.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -18,6 +20,9 @@ export class SqliteDriver implements SqlDriver {
   private busy = false;
   private readonly waiters: (() => void)[] = [];
   private readonly direct: SqlExecutor;
+  private readonly file: string;
+  private checkpointer: Worker | null = null;
+  private checkpointing = false;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -25,10 +30,12 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    // Checkpoints (the only fsyncs in WAL + NORMAL) run from the timed loop once a second
-    // (`maintain`) instead of every 1,000 pages inside whichever commit crosses the mark.
+    // Checkpoints (the only fsyncs in WAL + NORMAL) run once a second (`maintain`) on a
+    // worker thread with its own connection, instead of every 1,000 pages inside whichever
+    // commit crosses the mark: a checkpoint never blocks the event loop.
     this.db.pragma('wal_autocheckpoint = 0');
     this.db.pragma('journal_size_limit = 67108864');
+    this.file = file;
     this.direct = {
       all: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).all(...params) as T[],
       get: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).get(...params) as T | undefined,
@@ -77,13 +84,28 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
-  /** A passive checkpoint: moves committed WAL pages into the database file. */
+  /** A passive checkpoint on the worker: moves committed WAL pages into the database file. */
   async maintain(): Promise<void> {
-    if (this.busy) return;
-    this.db.pragma('wal_checkpoint(PASSIVE)');
+    if (this.checkpointing || this.file === ':memory:') return;
+    if (!this.checkpointer) {
+      this.checkpointer = new Worker(CHECKPOINT_WORKER, {
+        eval: true,
+        workerData: { file: this.file, module: createRequire(import.meta.url).resolve('better-sqlite3') },
+      });
+      this.checkpointer.unref();
+      this.checkpointer.on('message', () => (this.checkpointing = false));
+      this.checkpointer.on('error', () => {
+        this.checkpointer = null;
+        this.checkpointing = false;
+      });
+    }
+    this.checkpointing = true;
+    this.checkpointer.postMessage('checkpoint');
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.terminate();
+    this.checkpointer = null;
     this.db.close();
   }
 
@@ -107,3 +129,15 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 }
+
+/** The checkpoint worker: a second connection that checkpoints on request. */
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+parentPort.on('message', () => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  parentPort.postMessage('done');
+});
+`;
