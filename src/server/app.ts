@@ -54,6 +54,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const clock = deps.clock ?? systemClock;
   const app = Fastify({
     logger: deps.logger ?? false,
+    // Requests are not logged one by one (errors are); at the default level they would be
+    // filtered anyway, after costing each request two log calls.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
     // Request ids in logs, never taken from the client.
     genReqId: (() => {

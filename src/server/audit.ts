@@ -26,14 +26,14 @@ function actor(req: FastifyRequest): string | null {
 
 /**
  * Records every successful administrative write — who, when, which route, the target id and
- * the body with secrets redacted — after the answer is sent. Added to the root instance
- * before the route plugins, so it covers all of them.
+ * the body with secrets redacted — after the answer is sent. The hook is attached, as routes
+ * are registered, to the audited write routes only, so that hot routes (heartbeats) do not
+ * pay for it.
  */
 export function installAudit(app: FastifyInstance, ctx: Ctx): void {
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.method === 'GET' || reply.statusCode >= 400) return;
+  const record = async (req: FastifyRequest, reply: { statusCode: number }) => {
+    if (reply.statusCode >= 400) return;
     const route = req.routeOptions.url ?? '';
-    if (!AUDITED.test(route)) return;
     const who = actor(req);
     if (who === null) return;
     const params = req.params as { id?: string } | undefined;
@@ -49,5 +49,11 @@ export function installAudit(app: FastifyInstance, ctx: Ctx): void {
     } catch (err) {
       req.log.error({ err }, 'audit record failed');
     }
+  };
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!AUDITED.test(route.url) || methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
+    route.onResponse = [...existing, record];
   });
 }
