@@ -24,12 +24,14 @@ program
   .option('--demo', 'load the demo account built from the five source systems', false)
   .option('--public-url <url>', 'base URL clients reach this server at (for links in answers)', process.env.SEATKEEPER_PUBLIC_URL)
   .option('--log-level <level>', 'fatal, error, warn, info, debug', process.env.SEATKEEPER_LOG_LEVEL ?? 'warn')
-  .action(async (o: { port: number; host: string; data: string; database?: string; demo: boolean; publicUrl?: string; logLevel: string }) => {
+  .option('--smtp-url <url>', 'SMTP server for alert e-mail, e.g. smtp://user:pass@mail.example.org:587', process.env.SEATKEEPER_SMTP_URL)
+  .option('--mail-from <address>', 'sender of alert e-mail', process.env.SEATKEEPER_MAIL_FROM ?? 'seatkeeper@localhost')
+  .action(async (o: { port: number; host: string; data: string; database?: string; demo: boolean; publicUrl?: string; logLevel: string; smtpUrl?: string; mailFrom: string }) => {
     // Loaded here, so that the admin commands start without loading the server.
     const { serve } = await import('./serve.js');
     await serve({
       port: o.port, host: o.host, data: o.data, database: o.database ?? null, demo: o.demo,
-      publicUrl: o.publicUrl ?? null, logLevel: o.logLevel, tickMs: 250,
+      publicUrl: o.publicUrl ?? null, logLevel: o.logLevel, tickMs: 250, smtpUrl: o.smtpUrl || null, mailFrom: o.mailFrom,
     });
   });
 

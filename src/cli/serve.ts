@@ -14,6 +14,8 @@ export interface ServeOptions {
   publicUrl: string | null;
   logLevel: string;
   tickMs: number;
+  smtpUrl: string | null;
+  mailFrom: string;
 }
 
 /** `seatkeeper serve`: open the store, bootstrap an empty one, recover sessions, listen. */
@@ -23,7 +25,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const app = await buildApp({
     store,
     logger: { level: o.logLevel },
-    config: { operatorKey: process.env.SEATKEEPER_OPERATOR_KEY || null, publicUrl },
+    config: { operatorKey: process.env.SEATKEEPER_OPERATOR_KEY || null, publicUrl, smtpUrl: o.smtpUrl, mailFrom: o.mailFrom },
   });
   const { ctx } = app;
   const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -57,6 +59,10 @@ export async function serve(o: ServeOptions): Promise<void> {
   const timer = setInterval(() => {
     ctx.service.tick().catch((err: unknown) => app.log.error({ err }, 'timed work failed'));
   }, o.tickMs);
+  // Alert e-mail and webhooks, apart from the tick so that a slow receiver never delays expiry.
+  const sender = setInterval(() => {
+    ctx.notifier.run().catch((err: unknown) => app.log.error({ err }, 'sending notifications failed'));
+  }, 1000);
 
   const address = await app.listen({ port: o.port, host: o.host });
   out(`Seatkeeper listening on ${address} (${describe}; ${recovered} live sessions recovered)`);
@@ -66,6 +72,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     clearInterval(timer);
+    clearInterval(sender);
     await ctx.service.flushDenials().catch(() => undefined);
     await unfollow();
     await app.close();

@@ -13,7 +13,8 @@ export type EndReason =
   | 'daily-reset'
   | 'flex-ended'
   | 'ppu-exhausted'
-  | 'license-ended';
+  | 'license-ended'
+  | 'license-suspended';
 export type Hold = 'heartbeat' | 'until-reset';
 export type Role = 'owner' | 'admin' | 'member';
 export type Scope = 'none' | 'own' | 'domain';
@@ -39,4 +40,5 @@ export const END_REASONS: readonly EndReason[] = [
   'flex-ended',
   'ppu-exhausted',
   'license-ended',
+  'license-suspended',
 ];

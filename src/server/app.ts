@@ -25,6 +25,10 @@ import { eventRoutes } from './plugins/events.js';
 import { installAudit } from './audit.js';
 import { displayRoutes } from './plugins/display.js';
 import { consoleRoutes } from './plugins/console.js';
+import { meteringRoutes } from './plugins/metering.js';
+import { alertRoutes } from './plugins/alerts.js';
+import { Notifier } from './notify/notifier.js';
+import { smtpMailer } from './notify/mailer.js';
 
 export interface AppDeps {
   store: Store;
@@ -43,6 +47,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   publicUrl: '',
   sseKeepAliveMs: 15_000,
   ticketPollMs: 1000,
+  smtpUrl: null,
+  mailFrom: 'seatkeeper@localhost',
 };
 
 /**
@@ -84,7 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     tickBudgetMs: 200,
     manageUrl: `${config.publicUrl}/console/#/leases?mine=1`,
   });
-  const ctx: Ctx = { store: deps.store, clock, service, hub, metrics, config };
+  const notifier = new Notifier(deps.store, clock, config.smtpUrl ? smtpMailer(config.smtpUrl, config.mailFrom) : null, metrics);
+  app.addHook('onClose', async () => notifier.close());
+  const ctx: Ctx = { store: deps.store, clock, service, hub, metrics, config, notifier };
 
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
@@ -107,6 +115,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(ticketRoutes, { ctx, prefix: '/v1' });
   await app.register(reportRoutes, { ctx, prefix: '/v1' });
   await app.register(eventRoutes, { ctx, prefix: '/v1' });
+  await app.register(meteringRoutes, { ctx, prefix: '/v1' });
+  await app.register(alertRoutes, { ctx, prefix: '/v1' });
   await app.register(displayRoutes, { ctx });
   await app.register(consoleRoutes, { ctx });
 

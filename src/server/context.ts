@@ -4,6 +4,7 @@ import type { Clock } from './deps.js';
 import type { EventHub } from './event-hub.js';
 import type { LeaseService } from './lease-service.js';
 import type { Metrics } from './metrics.js';
+import type { Notifier } from './notify/notifier.js';
 
 export interface ServerConfig {
   /** Operator key for POST /v1/accounts; unset disables account creation over HTTP. */
@@ -20,6 +21,10 @@ export interface ServerConfig {
   sseKeepAliveMs: number;
   /** How often a ticket's event stream re-reads its position and keeps it alive (ms). */
   ticketPollMs: number;
+  /** SMTP server for alert e-mail (nodemailer URL); null: e-mail deliveries fail, recorded. */
+  smtpUrl: string | null;
+  /** Sender address of alert e-mail. */
+  mailFrom: string;
 }
 
 /** What every route plugin is given: the app's collaborators, built once by `buildApp`. */
@@ -30,6 +35,7 @@ export interface Ctx {
   hub: EventHub;
   metrics: Metrics;
   config: ServerConfig;
+  notifier: Notifier;
 }
 
 declare module 'fastify' {

@@ -8,7 +8,7 @@ import { heartbeatPolicy } from '../engine/seat.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
-import type { DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
+import type { AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import { canControl, selfId, type Principal } from './auth.js';
 import type { Permissions } from '../engine/types.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from './deps.js';
@@ -96,6 +96,9 @@ export class LeaseService {
     const now = this.clock.now();
     const { product, endpointId } = await this.resolveProduct(p, input);
     const user = await this.resolveUser(p, input);
+    if (product.seatModel === 'device' && input.device === undefined && input.join === undefined) {
+      throw new ApiError('bad-request', `${product.key} counts activated devices: name the device`, { field: 'device' });
+    }
     if (input.standby && (input.join !== undefined || input.wait)) {
       throw new ApiError('bad-request', 'a standby lease reserves a new seat: it cannot join a lease or wait', { field: 'standby' });
     }
@@ -148,10 +151,22 @@ export class LeaseService {
         return { kind: 'queued', ticket: outcome.ticket, token: ticketToken };
       case 'unknown-join-code':
         throw new ApiError('not-found', 'no live lease has this join code', { field: 'join' });
+      case 'device-limit':
+        this.refused(p, product, user, input, 'device-limit', now);
+        throw new ApiError('device-limit', `all ${outcome.limit} device activations of ${product.key} (${outcome.capacity} seats and their overage) are taken; activated devices keep working`, {
+          product: product.key, inUse: outcome.inUse, capacity: outcome.capacity, limit: outcome.limit,
+        });
+      case 'license-suspended':
+        this.refused(p, product, user, input, 'license-suspended', now);
+        throw new ApiError('license-suspended', `the license of ${product.key} you may use reached its exception quota; an administrator can raise the quota or reset the exceptions`, { product: product.key });
+      case 'quota-exhausted':
+        this.refused(p, product, user, input, 'quota-exhausted', now);
+        throw new ApiError('quota-exhausted', `${product.key} has used ${outcome.used} of its ${outcome.quota} units (limit ${outcome.limit})`, {
+          product: product.key, used: outcome.used, quota: outcome.quota, limit: outcome.limit,
+        });
       case 'no-seat':
       case 'user-limit': {
-        this.metrics.refusals.inc({ product: product.key, code: outcome.kind });
-        this.denials.push({ accountId: p.accountId, productId: product.id, userId: user?.id ?? null, device: input.device ?? null, code: outcome.kind, at: now });
+        this.refused(p, product, user, input, outcome.kind, now);
         const detail =
           outcome.kind === 'no-seat'
             ? `all ${outcome.capacity} seats of ${product.key} are in use`
@@ -328,6 +343,19 @@ export class LeaseService {
     await this.store.cancelTicket(id, this.clock.now());
   }
 
+  private refused(p: Principal, product: Product, user: Requester | null, input: AcquireInput, code: string, now: number): void {
+    this.metrics.refusals.inc({ product: product.key, code });
+    this.denials.push({ accountId: p.accountId, productId: product.id, userId: user?.id ?? null, device: input.device ?? null, code, at: now });
+  }
+
+  /** An administrator's "check now" (POST /v1/alerts/check). */
+  async checkAlertsNow(accountId: string): Promise<AlertCheck> {
+    const c = await this.store.checkAlertsNow(accountId, this.clock.now(), (prefix) => newId(prefix, this.clock.now()));
+    for (const a of c.fired) this.metrics.alerts.inc({ kind: a.kind });
+    this.publish(c.events);
+    return c;
+  }
+
   /** Records a refusal that happened before the store was asked (a disabled endpoint). */
   recordRefusal(p: Principal, productId: string, code: string, device: string | null): void {
     this.denials.push({ accountId: p.accountId, productId, userId: p.kind === 'user' ? p.user.id : null, device, code, at: this.clock.now() });
@@ -411,6 +439,10 @@ export class LeaseService {
     if (this.clock.now() - this.lastPeaks >= 1000) {
       this.lastPeaks = this.clock.now();
       await this.store.sample(this.lastPeaks);
+      // Device windows, soft-license windows, alert checks, webhook fan-out (docs/metering.md).
+      const { events, checks } = await this.store.runMeteringWork(this.lastPeaks, (prefix) => newId(prefix, this.clock.now()));
+      this.publish(events);
+      for (const c of checks) for (const a of c.fired) this.metrics.alerts.inc({ kind: a.kind });
     }
   }
 

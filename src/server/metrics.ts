@@ -12,6 +12,8 @@ export function createMetrics(liveSessions: () => number) {
     heartbeats: new Counter({ name: 'seatkeeper_heartbeats_total', help: 'Accepted heartbeats', registers: [registry] }),
     expired: new Counter({ name: 'seatkeeper_sessions_expired_total', help: 'Sessions removed after a heartbeat timeout', registers: [registry] }),
     leasesEnded: new Counter({ name: 'seatkeeper_leases_ended_total', help: 'Leases ended, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    alerts: new Counter({ name: 'seatkeeper_alerts_total', help: 'Alert thresholds fired, by kind', labelNames: ['kind'] as const, registers: [registry] }),
+    deliveries: new Counter({ name: 'seatkeeper_deliveries_total', help: 'Delivery attempts (e-mail, webhook), by channel and outcome', labelNames: ['channel', 'outcome'] as const, registers: [registry] }),
     live: new Gauge({ name: 'seatkeeper_live_sessions', help: 'Sessions this server is timing', registers: [registry], collect() { this.set(liveSessions()); } }),
   };
 }

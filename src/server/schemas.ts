@@ -171,7 +171,7 @@ const ProductFields = {
   activationWindow: Type.Number({ minimum: 1, maximum: 315_360_000 }),
   quota: Nullable(Type.Object({ units: Type.Number({ minimum: 0 }), overage: Type.Number({ minimum: 0, maximum: 1000 }) }, { additionalProperties: false })),
 };
-export const ProductSchema = Type.Object({ id: Type.String(), ...ProductFields, createdAt: Iso });
+export const ProductSchema = Type.Object({ id: Type.String(), ...ProductFields, quotaUsed: Type.Integer(), createdAt: Iso });
 export const ProductCreate = Type.Object(
   {
     key: ProductFields.key,
@@ -202,7 +202,9 @@ const LicenseFields = {
   window: Type.Integer({ minimum: 1, maximum: 86_400 }),
   exceptionQuota: Nullable(Type.Integer({ minimum: 0 })),
 };
-export const LicenseSchema = Type.Object({ id: Type.String(), ...LicenseFields, inUse: Type.Integer(), createdAt: Iso });
+export const LicenseSchema = Type.Object({
+  id: Type.String(), ...LicenseFields, inUse: Type.Integer(), exceptions: Type.Integer(), suspended: Type.Boolean(), suspendedAt: Nullable(Iso), createdAt: Iso,
+});
 export const LicenseCreate = Type.Object(
   {
     product: LicenseFields.product,
@@ -248,6 +250,7 @@ export const UsageSchema = Type.Object({
       paused: Type.Integer(),
       standby: Type.Integer(),
       peakToday: Type.Integer(),
+      units: Type.Optional(Type.Object({ used: Type.Integer(), quota: Type.Number(), limit: Type.Integer() })),
       licenses: Type.Array(
         Type.Object({
           id: Type.String(),

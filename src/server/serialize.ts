@@ -25,7 +25,7 @@ export function productJson(p: Product) {
   return {
     id: p.id, key: p.key, name: p.name, seatModel: p.seatModel, heartbeat: p.heartbeat, clientTypes: p.clientTypes,
     linger: p.linger, standbyTimeout: p.standbyTimeout, flex: p.flex, activationWindow: p.activationWindow, quota: p.quota,
-    createdAt: iso(p.createdAt),
+    quotaUsed: p.quotaUsed, createdAt: iso(p.createdAt),
   };
 }
 
@@ -33,7 +33,8 @@ export function licenseJson(l: License) {
   return {
     id: l.id, product: l.product, seats: l.seats, name: l.name, team: l.team, platform: l.platform, overage: l.overage,
     startsAt: isoOrNull(l.startsAt), expiresAt: isoOrNull(l.expiresAt), enforcement: l.enforcement, window: l.window,
-    exceptionQuota: l.exceptionQuota, inUse: l.inUse, createdAt: iso(l.createdAt),
+    exceptionQuota: l.exceptionQuota, inUse: l.inUse, exceptions: l.exceptions, suspended: l.suspendedAt !== null,
+    suspendedAt: isoOrNull(l.suspendedAt), createdAt: iso(l.createdAt),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
 import { requireAdmin } from '../auth.js';
+import { DEVICE_OVERAGE_DEFAULT } from '../../engine/metering.js';
 import { authHook, found, pageOf, type RoutePlugin } from './common.js';
 import { hashToken, newId, newSecret } from '../deps.js';
 import { defaultProductConfig } from '../defaults.js';
@@ -77,13 +78,16 @@ export const catalogRoutes: RoutePlugin = async (app, { ctx }) => {
   });
   app.post('/licenses', { schema: { tags, body: LicenseCreate, response: { 201: LicenseSchema } } }, async (req, reply) => {
     const b = req.body;
+    const product = await ctx.store.getProductByKey(req.principal.accountId, b.product);
+    if (!product) throw new ApiError('bad-request', `unknown product ${b.product}`, { field: 'product' });
     const input = {
-      productId: await productKeyToId(ctx, req.principal.accountId, b.product),
+      productId: product.id,
       seats: b.seats,
       name: b.name ?? null,
       team: b.team ?? null,
       platform: b.platform ?? null,
-      overage: b.overage ?? 0,
+      // Seed 004: a device license lets 10 % more new devices in before it refuses them.
+      overage: b.overage ?? (product.seatModel === 'device' ? DEVICE_OVERAGE_DEFAULT : 0),
       startsAt: fromIso(b.startsAt),
       expiresAt: fromIso(b.expiresAt),
       enforcement: b.enforcement ?? 'hard',

@@ -24,7 +24,7 @@ export const eventRoutes: RoutePlugin = async (app, { ctx }) => {
     {
       schema: {
         tags: ['events'],
-        summary: 'Live account events: lease.*, denial, usage (server-sent events); resumes after Last-Event-ID',
+        summary: 'Live account events: lease.*, alert, denial, usage (server-sent events); resumes after Last-Event-ID',
         querystring: Type.Object({ lastEventId: Type.Optional(Type.Integer({ minimum: 0 })) }),
       },
     },
@@ -44,6 +44,8 @@ export const eventRoutes: RoutePlugin = async (app, { ctx }) => {
       const owners = new Map<string, string | null>();
       const admits = async (e: LeaseEvent): Promise<boolean> => {
         if (perms.view === 'domain') return true;
+        // Account events (alerts) are about licenses, which only whole-account viewers see.
+        if (e.leaseId === '') return false;
         if (!owners.has(e.leaseId)) owners.set(e.leaseId, (await ctx.store.getLease(p.accountId, e.leaseId))?.user ?? null);
         return scopeAdmits(perms.view, selfId(p), owners.get(e.leaseId) ?? null);
       };
@@ -52,7 +54,7 @@ export const eventRoutes: RoutePlugin = async (app, { ctx }) => {
         chain = chain.then(async () => {
           if (done || e.seq <= last || !(await admits(e))) return;
           last = e.seq;
-          res.write(frameSse({ id: e.seq, event: e.type, data: JSON.stringify({ lease: e.leaseId, at: iso(e.at), ...e.data }) }));
+          res.write(frameSse({ id: e.seq, event: e.type, data: JSON.stringify({ ...(e.leaseId !== '' && { lease: e.leaseId }), at: iso(e.at), ...e.data }) }));
         }).catch(() => undefined);
       };
       const buffered: LeaseEvent[] = [];

@@ -137,6 +137,7 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
         paused: 0,
         standby: 0,
         peakToday: u.peakToday,
+        ...(u.units !== null && { units: u.units }),
         licenses: u.licenses,
       })),
     };

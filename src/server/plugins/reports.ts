@@ -18,14 +18,14 @@ export function csvCell(v: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const RangeQuery = Type.Object({
+export const RangeQuery = Type.Object({
   ...PageQuery.properties,
   from: Type.Optional(Iso),
   to: Type.Optional(Iso),
   product: Type.Optional(Type.String({ maxLength: 100 })),
 });
 
-async function range(ctx: Ctx, accountId: string, q: { from?: string | undefined; to?: string | undefined; product?: string | undefined }): Promise<ReportRange> {
+export async function range(ctx: Ctx, accountId: string, q: { from?: string | undefined; to?: string | undefined; product?: string | undefined }): Promise<ReportRange> {
   const r: ReportRange = { from: fromIso(q.from), to: fromIso(q.to) };
   if (q.product !== undefined) {
     const p = await ctx.store.getProductByKey(accountId, q.product);

@@ -4,7 +4,6 @@
  * those rules need and applies their decisions, in the same transaction, so that no other
  * request can act on a stale view in between.
  */
-import { orderCandidates } from '../../engine/acquisition.js';
 import { nextDailyReset } from '../../engine/daily-reset.js';
 import { afterSessionLoss, onExplicitRelease, onLeaseTimer, type LossDecision } from '../../engine/release.js';
 import { seatKey } from '../../engine/seat.js';
@@ -13,7 +12,9 @@ import type {
   AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { IN_USE_SQL, freeSeat, takeSeat } from './seats.js';
+import { IN_USE_SQL, claimSeat, freeSeat, seatCandidates } from './seats.js';
+import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
+import { authoriseDevice, quotaUsed } from './metering-ops.js';
 import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
 import { announceBalance, appendEvent, debitMinute, leaseClock, offerSeats, retime } from './policy-ops.js';
 import { getTicket } from './read-ops.js';
@@ -47,6 +48,11 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   const { product } = req;
   const userId = req.user?.id ?? null;
 
+  if (product.quota !== null) {
+    const used = await quotaUsed(tx, product.id);
+    if (quotaExhausted(used, product.quota)) return { kind: 'quota-exhausted', used, quota: product.quota.units, limit: quotaLimit(product.quota) };
+  }
+
   if (req.join !== null) {
     const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.account_id = ? AND l.join_code = ? AND l.ended_at IS NULL`, [req.accountId, req.join]);
     if (!r) return { kind: 'unknown-join-code' };
@@ -68,31 +74,16 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
     }
   }
 
-  const licenses = (await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats FROM licenses WHERE product_id = ? ORDER BY id', [product.id])).map((r) => ({
-    id: str(r.id),
-    team: strOrNull(r.team_id),
-    platform: strOrNull(r.platform),
-    startsAt: numOrNull(r.starts_at),
-    expiresAt: numOrNull(r.expires_at),
-    seats: num(r.seats),
-    maxSeats: num(r.max_seats),
-  }));
   const who = { teams: req.user?.teams ?? [], mayBorrow: req.user !== null && req.user.role !== 'member' };
-  const candidates = orderCandidates(licenses, who, req.platform, now);
-
-  // Every seat below 100 % in preference order first, then overage seats. `takeSeat` claims
-  // a free slot with a conditional update: the database, not this code, decides there is room.
-  const leaseId = req.newLease.id;
-  let granted: { license: string; kind: 'regular' | 'overage' } | null = null;
-  for (const kind of ['regular', 'overage'] as const) {
-    for (const c of candidates) {
-      if (await takeSeat(tx, c.id, kind === 'regular' ? c.seats : c.maxSeats, leaseId, skipLocked)) {
-        granted = { license: c.id, kind };
-        break;
-      }
-    }
-    if (granted) break;
+  const { candidates, suspended } = await seatCandidates(tx, product.id, who, req.platform, now);
+  if (product.seatModel === 'device' && req.device !== null) {
+    return authoriseDevice(tx, req, key, candidates, now, skipLocked, (r, k, shape) => newLease(tx, r, k, shape, now, []));
   }
+
+  // Every seat below 100 % in preference order first, then overage seats. `claimSeat` takes
+  // a free slot with a conditional update: the database, not this code, decides there is room.
+  const granted = await claimSeat(tx, candidates, req.newLease.id, skipLocked, !req.standby);
+  if (!granted && suspended && candidates.length === 0) return { kind: 'license-suspended' };
   if (granted && req.standby) {
     // A seat reserved for a client that has not connected: no session, optionally timed out.
     const timeout = product.standbyTimeout;

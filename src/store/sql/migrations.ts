@@ -242,6 +242,115 @@ CREATE TABLE daily_peaks (
 );
 `,
   },
+  {
+    // Issue 6: device activations, usage quotas, soft windows, alerts and their delivery.
+    name: 'metering',
+    sql: `
+ALTER TABLE products ADD COLUMN quota_used {{int8}} NOT NULL DEFAULT 0;
+CREATE TABLE usage_reports (
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  idem_key TEXT NOT NULL,
+  product_id TEXT NOT NULL,
+  units {{int8}} NOT NULL,
+  used_after {{int8}} NOT NULL,
+  device TEXT,
+  at {{int8}} NOT NULL,
+  PRIMARY KEY (account_id, idem_key)
+);
+CREATE INDEX usage_reports_at ON usage_reports (at);
+-- A device's activation holds a seat slot (seat_slots.lease_id = the activation id) until
+-- active_until; license_id is null once it has lapsed.
+CREATE TABLE device_activations (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  product_id TEXT NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+  device TEXT NOT NULL,
+  license_id TEXT,
+  kind TEXT NOT NULL,
+  first_seen {{int8}} NOT NULL,
+  last_seen {{int8}} NOT NULL,
+  active_until {{int8}} NOT NULL,
+  UNIQUE (product_id, device)
+);
+CREATE INDEX device_activations_live ON device_activations (active_until) WHERE license_id IS NOT NULL;
+CREATE INDEX device_activations_license ON device_activations (license_id) WHERE license_id IS NOT NULL;
+ALTER TABLE licenses ADD COLUMN exceptions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE licenses ADD COLUMN suspended_at {{int8}};
+-- Soft licenses: windows before this time have been counted (null: from the license's creation).
+ALTER TABLE licenses ADD COLUMN soft_until {{int8}};
+CREATE TABLE soft_exceptions (
+  id {{seq}},
+  license_id TEXT NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,
+  from_at {{int8}} NOT NULL,
+  to_at {{int8}} NOT NULL,
+  active INTEGER NOT NULL,
+  seats INTEGER NOT NULL
+);
+CREATE INDEX soft_exceptions_license ON soft_exceptions (license_id, from_at);
+ALTER TABLE accounts ADD COLUMN alert_next_at {{int8}};
+CREATE TABLE alert_rules (
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  id TEXT NOT NULL,
+  thresholds TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  PRIMARY KEY (account_id, id)
+);
+-- Thresholds fired and still met, per subject (a license or a product) and kind.
+CREATE TABLE alert_state (
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  fired TEXT NOT NULL,
+  PRIMARY KEY (account_id, kind, subject)
+);
+CREATE TABLE alerts (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  at {{int8}} NOT NULL,
+  kind TEXT NOT NULL,
+  license_id TEXT,
+  product_id TEXT NOT NULL,
+  threshold DOUBLE PRECISION NOT NULL,
+  value DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX alerts_account ON alerts (account_id, id);
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  created_at {{int8}} NOT NULL
+);
+CREATE INDEX webhooks_account ON webhooks (account_id, id);
+-- The outbox: one row per message to send (an e-mail, or one event to one webhook).
+CREATE TABLE deliveries (
+  id TEXT PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  channel TEXT NOT NULL,
+  webhook_id TEXT REFERENCES webhooks(id) ON DELETE CASCADE,
+  type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at {{int8}} NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at {{int8}} NOT NULL,
+  delivered_at {{int8}}
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
+CREATE INDEX deliveries_channel ON deliveries (account_id, channel, id);
+-- How far the events table has been fanned out to webhooks (one row).
+CREATE TABLE outbox_cursor (
+  id INTEGER PRIMARY KEY,
+  seq {{int8}} NOT NULL
+);
+INSERT INTO outbox_cursor (id, seq) VALUES (1, 0);
+`,
+  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {

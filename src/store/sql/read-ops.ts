@@ -5,7 +5,8 @@
 import { localDay } from '../../engine/daily-reset.js';
 import type { ProductUsage, Ticket } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { num, str, strOrNull } from './rows.js';
+import { json, num, str, strOrNull } from './rows.js';
+import { quotaLimit } from '../../engine/metering.js';
 import { IN_USE_SQL } from './seats.js';
 import { openMaxReached } from './policy-ops.js';
 
@@ -71,7 +72,7 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
   const account = await db.get<Row>('SELECT timezone FROM accounts WHERE id = ?', [accountId]);
   const day = localDay(now, str(account?.timezone ?? 'UTC')).label;
   const products = await db.all<Row>(
-    `SELECT p.id, p.key, COALESCE(d.peak, 0) AS peak FROM products p
+    `SELECT p.id, p.key, p.config, p.quota_used, COALESCE(d.peak, 0) AS peak FROM products p
        LEFT JOIN daily_peaks d ON d.product_id = p.id AND d.day = ? WHERE p.account_id = ? ORDER BY p.id`,
     [day, accountId],
   );
@@ -88,7 +89,9 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
     const own = licenses.filter((l) => l.product_id === p.id);
     const valid = own.filter((l) => (l.starts_at === null || num(l.starts_at) <= now) && (l.expires_at === null || num(l.expires_at) > now));
     const inUse = own.reduce((n, l) => n + num(l.in_use), 0);
+    const quota = json<{ quota?: { units: number; overage: number } | null }>(p.config).quota ?? null;
     return {
+      units: quota === null ? null : { used: num(p.quota_used), quota: quota.units, limit: quotaLimit(quota) },
       product: str(p.key),
       capacity: valid.reduce((n, l) => n + num(l.seats), 0),
       inUse,

@@ -34,7 +34,7 @@ export function toTeam(r: Row): Team {
 }
 
 export function toProduct(r: Row): Product {
-  const config = json<Omit<Product, 'id' | 'accountId' | 'key' | 'name' | 'seatModel' | 'createdAt'>>(r.config);
+  const config = json<Omit<Product, 'id' | 'accountId' | 'key' | 'name' | 'seatModel' | 'quotaUsed' | 'createdAt'>>(r.config);
   return {
     ...config,
     id: str(r.id),
@@ -42,6 +42,7 @@ export function toProduct(r: Row): Product {
     key: str(r.key),
     name: str(r.name),
     seatModel: str(r.seat_model) as Product['seatModel'],
+    quotaUsed: num(r.quota_used ?? 0),
     createdAt: num(r.created_at),
   };
 }
@@ -62,6 +63,8 @@ export function toLicense(r: Row): License {
     enforcement: str(r.enforcement) as License['enforcement'],
     window: num(r.win),
     exceptionQuota: numOrNull(r.exception_quota),
+    exceptions: num(r.exceptions ?? 0),
+    suspendedAt: numOrNull(r.suspended_at),
     inUse: num(r.in_use),
     createdAt: num(r.created_at),
   };

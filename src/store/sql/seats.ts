@@ -6,11 +6,55 @@
  * free slot is chosen with FOR UPDATE SKIP LOCKED, so grants on one busy license run in
  * parallel instead of queueing on a single counter row.
  */
+import { orderCandidates, type Requester } from '../../engine/acquisition.js';
 import type { SqlExecutor, Row } from './driver.js';
-import { num } from './rows.js';
+import { num, numOrNull, str, strOrNull } from './rows.js';
 
-/** Count of held seats of the license aliased `li`. */
-export const IN_USE_SQL = '(SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL)';
+/**
+ * Seats in use of the license aliased `li`: held slots (by leases, or by device
+ * activations), or for a soft license, which grants past its slots, its live leases.
+ */
+export const IN_USE_SQL = `(CASE WHEN li.enforcement = 'soft'
+  THEN (SELECT COUNT(*) FROM leases sl WHERE sl.license_id = li.id AND sl.ended_at IS NULL)
+  ELSE (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL) END)`;
+
+export interface SeatCandidate {
+  id: string;
+  seats: number;
+  maxSeats: number;
+  soft: boolean;
+}
+
+/**
+ * The licenses of a product a requester may take a seat of, in preference order
+ * (`orderCandidates`), without suspended soft licenses; `suspended` tells whether one was
+ * left out for that reason (so a refusal can say so).
+ */
+export async function seatCandidates(tx: SqlExecutor, productId: string, who: Requester, platform: string | null, now: number): Promise<{ candidates: SeatCandidate[]; suspended: boolean }> {
+  const rows = await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats, enforcement, suspended_at FROM licenses WHERE product_id = ? ORDER BY id', [productId]);
+  const licenses = rows.map((r) => ({
+    id: str(r.id), team: strOrNull(r.team_id), platform: strOrNull(r.platform), startsAt: numOrNull(r.starts_at), expiresAt: numOrNull(r.expires_at),
+    seats: num(r.seats), maxSeats: num(r.max_seats), soft: r.enforcement === 'soft', suspended: r.suspended_at !== null && r.suspended_at !== undefined,
+  }));
+  const ordered = orderCandidates(licenses, who, platform, now);
+  return { candidates: ordered.filter((c) => !c.suspended), suspended: ordered.some((c) => c.suspended) };
+}
+
+/**
+ * Takes a seat for `holderId` (a lease, or a device activation): a regular slot of the first
+ * candidate with one free, else an overage slot. A soft license never refuses, so when
+ * `slotless` is allowed and every slot is taken, the first soft candidate grants an overage
+ * seat that holds no slot (SPEC §6: soft licenses count exceptions instead).
+ */
+export async function claimSeat(tx: SqlExecutor, candidates: readonly SeatCandidate[], holderId: string, skipLocked: boolean, slotless: boolean): Promise<{ license: string; kind: 'regular' | 'overage' } | null> {
+  for (const kind of ['regular', 'overage'] as const) {
+    for (const c of candidates) {
+      if (await takeSeat(tx, c.id, kind === 'regular' ? c.seats : c.maxSeats, holderId, skipLocked)) return { license: c.id, kind };
+    }
+  }
+  const soft = slotless ? candidates.find((c) => c.soft) : undefined;
+  return soft ? { license: soft.id, kind: 'overage' } : null;
+}
 
 /**
  * Makes the license's slots match `maxSeats`: adds missing ones, removes free ones beyond

@@ -3,6 +3,7 @@ import type {
   Account, AccountSettings, AcquireOutcome, AcquireRequest, ApiKey, ApiKeyKind, Credential, Endpoint,
   ActiveLogin, AuditEntry, Denial, DenialRecord, HeartbeatOutcome, Requester, UsagePoint, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
   Product, ProductInput, ProductUsage, Store, Team, User, UserInput,
+  Alert, AlertCheck, AlertRule, Delivery, DeliveryStatus, DeviceActivation, DueDelivery, SoftException, UnitsOutcome, Webhook, WebhookInput,
 } from '../types.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 import { isUniqueViolation } from './driver.js';
@@ -11,6 +12,9 @@ import * as leaseOps from './lease-ops.js';
 import * as policyOps from './policy-ops.js';
 import * as readOps from './read-ops.js';
 import * as controlOps from './control-ops.js';
+import * as meteringOps from './metering-ops.js';
+import * as softOps from './soft-ops.js';
+import * as alertOps from './alert-ops.js';
 import {
   LEASE_COLUMNS, LEASE_FROM, num, paged, toAccount, toApiKey, toEndpoint, toEvent, toLease, toLicense,
   toProduct, toTeam, toUser,
@@ -30,6 +34,7 @@ const ENDPOINT_SELECT = `SELECT e.*, p.key AS product_key FROM endpoints e JOIN 
 export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly shared: boolean;
+  private lastPrune = Number.NEGATIVE_INFINITY;
 
   /**
    * @param expiryGraceMs shared stores only: how long past its stored deadline a session is
@@ -198,7 +203,7 @@ export class SqlStore implements Store {
       await this.db.run('INSERT INTO products (id, account_id, key, name, seat_model, config, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         id, accountId, p.key, p.name, p.seatModel, JSON.stringify(productConfig(p)), now,
       ]);
-      return { ...p, id, accountId, createdAt: now };
+      return { ...p, id, accountId, quotaUsed: 0, createdAt: now };
     });
   }
 
@@ -291,6 +296,7 @@ export class SqlStore implements Store {
       );
       await syncSlots(tx, id, next.seats + overageSeats(next.seats, next.overage));
       const events = await policyOps.offerSeats(tx, id, now, this.shared);
+      events.push(...(await softOps.resuspend(tx, id, now)));
       return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]))!), events };
     });
   }
@@ -305,6 +311,8 @@ export class SqlStore implements Store {
       const live = await tx.all<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.license_id = ? AND l.ended_at IS NULL`, [id]);
       const events: LeaseEvent[] = [];
       for (const r of live) events.push(...(await leaseOps.endLease(tx, toLease(r), 'license-ended', now)));
+      await tx.run('UPDATE device_activations SET license_id = NULL WHERE license_id = ?', [id]);
+      await tx.run('DELETE FROM alerts WHERE license_id = ?', [id]);
       await tx.run('DELETE FROM licenses WHERE id = ?', [id]);
       return { deleted: true, events };
     });
@@ -580,6 +588,109 @@ export class SqlStore implements Store {
 
   retimeDailyResets(accountId: string, now: number): Promise<void> {
     return this.db.transaction((tx) => leaseOps.retimeDailyResets(tx, accountId, now));
+  }
+
+  // ── metering, soft limits, alerts ─────────────────────────────────────────────────────
+
+  recordUnits(r: { accountId: string; productId: string; units: number; device: string | null; idempotencyKey: string | null }, now: number): Promise<UnitsOutcome> {
+    return this.db.transaction((tx) => meteringOps.recordUnits(tx, r, now));
+  }
+
+  async resetUnits(accountId: string, productId: string): Promise<Product | undefined> {
+    await this.db.run('UPDATE products SET quota_used = 0 WHERE account_id = ? AND id = ?', [accountId, productId]);
+    return this.getProduct(accountId, productId);
+  }
+
+  listDevices(accountId: string, productId: string | null, page: Page): Promise<PageOf<DeviceActivation>> {
+    return meteringOps.listDevices(this.db, accountId, productId, page);
+  }
+
+  async listSoftExceptions(accountId: string, licenseId: string, page: Page): Promise<PageOf<SoftException> | undefined> {
+    if (!(await this.getLicense(accountId, licenseId))) return undefined;
+    return softOps.listSoftExceptions(this.db, licenseId, page);
+  }
+
+  resetExceptions(accountId: string, licenseId: string, now: number): Promise<(License & { events: LeaseEvent[] }) | undefined> {
+    return this.db.transaction(async (tx) => {
+      if (!(await softOps.resetExceptions(tx, accountId, licenseId, now))) return undefined;
+      return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [licenseId]))!), events: [] };
+    });
+  }
+
+  async runMeteringWork(now: number, newId: (prefix: string) => string): Promise<{ events: LeaseEvent[]; checks: AlertCheck[] }> {
+    const skip = this.dialect === 'postgres';
+    const events: LeaseEvent[] = [];
+    const checks: AlertCheck[] = [];
+    while ((await this.db.transaction((tx) => meteringOps.lapseActivations(tx, now, 200, skip))) === 200);
+    for (const id of await softOps.dueSoftLicenses(this.db, now)) {
+      events.push(...(await this.db.transaction((tx) => softOps.countSoftWindows(tx, id, now))));
+    }
+    for (const a of await alertOps.dueAlertAccounts(this.db, now)) {
+      const c = await this.db.transaction((tx) => alertOps.runAlertCheck(tx, a.id, now, now + a.intervalSec * 1000, true, newId));
+      if (c) {
+        checks.push(c);
+        events.push(...c.events);
+      }
+    }
+    await this.db.transaction((tx) => alertOps.fanOutEvents(tx, now, this.dialect === 'postgres' ? 2000 : 0, 500, newId, skip));
+    if (now - this.lastPrune >= 3600_000) {
+      this.lastPrune = now;
+      await this.db.transaction(async (tx) => {
+        await meteringOps.forgetUsageReports(tx, now);
+        await alertOps.pruneDeliveries(tx, now);
+      });
+    }
+    return { events, checks };
+  }
+
+  async checkAlertsNow(accountId: string, now: number, newId: (prefix: string) => string): Promise<AlertCheck> {
+    const acc = await this.getAccount(accountId);
+    const next = now + (acc?.settings.alertCheckInterval ?? 600) * 1000;
+    return (await this.db.transaction((tx) => alertOps.runAlertCheck(tx, accountId, now, next, false, newId))) ?? { accountId, fired: [], events: [] };
+  }
+
+  listAlertRules(accountId: string): Promise<AlertRule[]> {
+    return alertOps.alertRules(this.db, accountId);
+  }
+
+  updateAlertRule(accountId: string, id: string, patch: { thresholds?: number[]; enabled?: boolean }): Promise<AlertRule | undefined> {
+    return this.db.transaction((tx) => alertOps.updateAlertRule(tx, accountId, id, patch));
+  }
+
+  listAlerts(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Alert>> {
+    return alertOps.listAlerts(this.db, accountId, range, page);
+  }
+
+  createWebhook(accountId: string, id: string, w: WebhookInput, now: number): Promise<Webhook> {
+    return this.db.transaction((tx) => alertOps.createWebhook(tx, accountId, id, w, now));
+  }
+
+  getWebhook(accountId: string, id: string): Promise<Webhook | undefined> {
+    return alertOps.getWebhook(this.db, accountId, id);
+  }
+
+  listWebhooks(accountId: string, page: Page): Promise<PageOf<Webhook>> {
+    return alertOps.listWebhooks(this.db, accountId, page);
+  }
+
+  updateWebhook(accountId: string, id: string, patch: Partial<WebhookInput>): Promise<Webhook | undefined> {
+    return this.db.transaction((tx) => alertOps.updateWebhook(tx, accountId, id, patch));
+  }
+
+  deleteWebhook(accountId: string, id: string): Promise<boolean> {
+    return this.db.transaction((tx) => alertOps.deleteWebhook(tx, accountId, id));
+  }
+
+  claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+    return this.db.transaction((tx) => alertOps.claimDeliveries(tx, now, limit, leaseMs, this.dialect === 'postgres'));
+  }
+
+  finishDelivery(id: string, r: { status: DeliveryStatus; lastStatus: number | null; lastError: string | null; nextAttemptAt: number; deliveredAt: number | null }): Promise<void> {
+    return alertOps.finishDelivery(this.db, id, r);
+  }
+
+  listDeliveries(accountId: string, filter: { channel: 'email' } | { webhookId: string }, page: Page): Promise<PageOf<Delivery>> {
+    return alertOps.listDeliveries(this.db, accountId, filter, page);
   }
 
   async getLease(accountId: string, id: string): Promise<Lease | undefined> {
