@@ -80,3 +80,35 @@ export function dayToIso(day: string, end = false): string | undefined {
   const at = end ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]) + 1).getTime() - 1 : start.getTime();
   return new Date(at).toISOString();
 }
+
+/** "a, b,,c " → ["a", "b", "c"]: the comma-separated lists of the forms. */
+export function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * "75, 90,95" → [75, 90, 95]. A word that is not a number is refused here, naming it;
+ * numbers the server will not take (out of range, too many) are left to its answer.
+ */
+export function parseNumbers(text: string, what: string): number[] {
+  return splitList(text).map((s) => {
+    const n = Number(s);
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s) || !Number.isFinite(n)) throw new Error(`${what}: “${s}” is not a number; write numbers separated by commas, e.g. 75, 90, 100`);
+    return n;
+  });
+}
+
+/** A percentage as the alerts show it: 75 → "75 %", 83.333 → "83.3 %". */
+export function pct(value: number): string {
+  return `${Number.isFinite(value) ? Math.round(value * 10) / 10 : '∞'} %`;
+}
+
+/** A license as people call it: its name, else the end of its id. */
+export function licenseName(l: { id: string; name: string | null }): string {
+  return l.name ?? `License ${l.id.slice(-6)}`;
+}
+
+/** The most units a metered product may count: its quota plus the overage, rounded down (docs/metering.md). */
+export function quotaLimit(q: { units: number; overage: number }): number {
+  return Math.floor((q.units * (100 + q.overage)) / 100);
+}

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { useConsole } from './context.js';
+import { licenseName, shortId } from './format.js';
+import type { License, Product } from './types.js';
 
 /** How often pages poll when the server has no admin event stream (or the caller may not read it). */
 export const POLL_MS = 3000;
@@ -98,4 +100,28 @@ export function useNow(ms = 1000): number {
     return () => clearInterval(t);
   }, [ms]);
   return now;
+}
+
+/** Products and licenses of the account (admins), to put names on ids and keys. */
+export interface Catalog {
+  products: Product[];
+  licenses: License[];
+}
+
+export function useCatalog(deps: unknown[] = []): Loaded<Catalog> & { productName(keyOrId: string): string; licenseLabel(id: string | null): string } {
+  const { api } = useConsole();
+  const loaded = useLoad(async () => {
+    const [products, licenses] = await Promise.all([api.all<Product>('/v1/products').then((r) => r.items), api.all<License>('/v1/licenses').then((r) => r.items)]);
+    return { products, licenses };
+  }, deps);
+  const productName = (keyOrId: string) => {
+    const p = loaded.data?.products.find((x) => x.key === keyOrId || x.id === keyOrId);
+    return p ? p.name || p.key : keyOrId;
+  };
+  const licenseLabel = (id: string | null) => {
+    if (id === null) return '—';
+    const l = loaded.data?.licenses.find((x) => x.id === id);
+    return l ? licenseName(l) : shortId(id);
+  };
+  return { ...loaded, productName, licenseLabel };
 }

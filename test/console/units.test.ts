@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SseParser } from '../../console/src/sse-parse.js';
 import { formatHash, parseHash, section } from '../../console/src/route.js';
-import { ago, countdown, dateTime, dayToIso, duration, level, percent, rangeFor, shortId } from '../../console/src/format.js';
+import { ago, countdown, dateTime, dayToIso, duration, level, licenseName, parseNumbers, pct, percent, quotaLimit, rangeFor, shortId, splitList } from '../../console/src/format.js';
 
 describe('console SSE parser', () => {
   it('frames events split anywhere across chunks, with CRLF, CR or LF line ends', () => {
@@ -82,5 +82,26 @@ describe('console formatting', () => {
     expect(dayToIso('June 1')).toBeUndefined();
     expect(shortId('lse_01JABCDEFGHJKMNP')).toBe('…FGHJKMNP');
     expect(shortId('usr_1')).toBe('usr_1');
+  });
+
+  it('comma-separated lists: event types, and alert thresholds that must be numbers', () => {
+    expect(splitList(' alert, lease.granted,,lease.ended ')).toEqual(['alert', 'lease.granted', 'lease.ended']);
+    expect(splitList('  ')).toEqual([]);
+    expect(parseNumbers('75, 90,95 ,100', 'Thresholds')).toEqual([75, 90, 95, 100]);
+    expect(parseNumbers('12.5', 'Thresholds')).toEqual([12.5]);
+    // Out-of-range numbers are the server's to refuse (its problem is shown); words are not numbers.
+    expect(parseNumbers('0, 5000', 'Thresholds')).toEqual([0, 5000]);
+    expect(() => parseNumbers('75, ninety', 'Thresholds')).toThrow('Thresholds: “ninety” is not a number');
+    expect(() => parseNumbers('75 90', 'Thresholds')).toThrow('“75 90” is not a number');
+    expect(() => parseNumbers('0x10', 'Thresholds')).toThrow('not a number');
+  });
+
+  it('alert percentages, quota limits and license names', () => {
+    expect([pct(75), pct(83.333), pct(110), pct(Number.POSITIVE_INFINITY)]).toEqual(['75 %', '83.3 %', '110 %', '∞ %']);
+    expect(quotaLimit({ units: 1000, overage: 5 })).toBe(1050);
+    expect(quotaLimit({ units: 10, overage: 5 })).toBe(10);
+    expect(quotaLimit({ units: 0, overage: 5 })).toBe(0);
+    expect(licenseName({ id: 'lic_01JABCDEF123456', name: 'Main' })).toBe('Main');
+    expect(licenseName({ id: 'lic_01JABCDEF123456', name: null })).toBe('License 123456');
   });
 });

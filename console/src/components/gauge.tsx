@@ -1,10 +1,10 @@
 import { level, percent } from '../format.js';
 
 /**
- * Seats in use of capacity as a half-circle gauge. It is a `meter` for assistive technology
+ * Seats in use of capacity (or units used of a quota: `what`) as a half-circle gauge. It is a `meter` for assistive technology
  * (and for the end-to-end tests, which read aria-valuenow/valuemax).
  */
-export function Gauge({ label, inUse, capacity }: { label: string; inUse: number; capacity: number }) {
+export function Gauge({ label, inUse, capacity, what = 'seats in use' }: { label: string; inUse: number; capacity: number; what?: string }) {
   const pct = percent(inUse, capacity);
   const lvl = level(inUse, capacity);
   const shown = Math.min(pct, 100) / 100;
@@ -23,7 +23,7 @@ export function Gauge({ label, inUse, capacity }: { label: string; inUse: number
       aria-valuemin={0}
       aria-valuemax={capacity}
       aria-valuenow={inUse}
-      aria-valuetext={`${inUse} of ${capacity} seats in use (${pct} %)`}
+      aria-valuetext={`${inUse} of ${capacity} ${what} (${pct} %)`}
     >
       <svg viewBox="0 0 100 58" aria-hidden="true" focusable="false">
         <path d={track} class="gauge-track" />
@@ -40,8 +40,8 @@ export function Gauge({ label, inUse, capacity }: { label: string; inUse: number
   );
 }
 
-/** A thin horizontal meter for one license. */
-export function Bar({ label, inUse, seats }: { label: string; inUse: number; seats: number }) {
+/** A thin horizontal meter for one license (or a product's quota). */
+export function Bar({ label, inUse, seats, what = 'seats in use' }: { label: string; inUse: number; seats: number; what?: string }) {
   const pct = percent(inUse, seats);
   return (
     <div
@@ -51,7 +51,7 @@ export function Bar({ label, inUse, seats }: { label: string; inUse: number; sea
       aria-valuemin={0}
       aria-valuemax={seats}
       aria-valuenow={inUse}
-      aria-valuetext={`${inUse} of ${seats} seats in use`}
+      aria-valuetext={`${inUse} of ${seats} ${what}`}
     >
       <div class="bar-fill" style={{ width: `${Math.min(pct, 100)}%` }} />
     </div>

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useId, useRef, useState } from 'preact/hooks';
 import { ApiProblem, isMissingRoute } from '../api.js';
+import { useConsole } from '../context.js';
 
 /**
  * An error as a person can act on it: the problem's detail, its code and status, and for a
@@ -60,7 +61,7 @@ export function Loading({ what = 'Loading' }: { what?: string }) {
 
 /** The input attributes the forms use. */
 interface InputProps {
-  type?: 'text' | 'password' | 'number' | 'date' | 'time' | 'email' | 'search';
+  type?: 'text' | 'password' | 'number' | 'date' | 'time' | 'email' | 'search' | 'url';
   name?: string;
   required?: boolean;
   min?: number;
@@ -150,12 +151,15 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   );
 }
 
-/** A one-time secret (API key, endpoint key): shown once, with a copy button. */
-export function SecretOnce({ title, secret, extra, onClose }: { title: string; secret: string; extra?: ComponentChildren; onClose: () => void }) {
+const HASHED = 'Copy it now: the server keeps only a hash and will not show it again.';
+
+/** A one-time secret (API key, endpoint key, webhook signing secret): shown once, with a copy button. */
+export function SecretOnce(props: { title: string; secret: string; extra?: ComponentChildren; note?: string; onClose: () => void }) {
+  const { title, secret, extra, note = HASHED, onClose } = props;
   return (
     <div class="secret" role="status">
       <strong>{title}</strong>
-      <p>Copy it now: the server keeps only a hash and will not show it again.</p>
+      <p>{note}</p>
       <CopyButton text={secret} label="Copy secret" />
       {extra}
       <p>
@@ -184,4 +188,33 @@ export function useAction() {
     }
   };
   return { busy, error, setError, run };
+}
+
+/**
+ * A section's tabs as links (`#/<base>/<tab>`), the first tab being the default; returns
+ * the current tab and the nav to show.
+ */
+export function useTabs<T extends string>(base: string, label: string, tabs: ReadonlyArray<readonly [T, string]>): { tab: T; nav: ComponentChildren } {
+  const { route } = useConsole();
+  const tab = tabs.find(([t]) => route.path === `${base}/${t}`)?.[0] ?? tabs[0]![0];
+  const nav = (
+    <nav class="tabs" aria-label={label}>
+      {tabs.map(([t, text]) => (
+        <a key={t} href={`#${base}/${t}`} aria-current={t === tab ? 'page' : undefined}>
+          {text}
+        </a>
+      ))}
+    </nav>
+  );
+  return { tab, nav };
+}
+
+/** A page's title line: the focusable h1 (focus lands there on navigation) and what sits beside it. */
+export function PageHead({ title, children }: { title: string; children?: ComponentChildren }) {
+  return (
+    <div class="page-head">
+      <h1 tabIndex={-1}>{title}</h1>
+      {children}
+    </div>
+  );
 }

@@ -4,7 +4,7 @@ import { useConsole } from '../context.js';
 import { useLoad } from '../hooks.js';
 import { dateTime, dayToIso, duration, rangeFor, shortId, type RangePreset } from '../format.js';
 import { LineChart } from '../components/chart.js';
-import { Empty, Loading, NotAvailable, ProblemBox, Select, TextField, useAction } from '../components/ui.js';
+import { Empty, Loading, NotAvailable, PageHead, ProblemBox, Select, TextField, useAction, useTabs } from '../components/ui.js';
 import type { ActiveLogin, AuditEntry, Denial, Lease, MaxReached, Usage, UsagePoint, User } from '../types.js';
 
 const TABS = [
@@ -15,8 +15,8 @@ type Tab = (typeof TABS)[number][0];
 
 /** SPEC §7 history: usage over time, refusals, full-capacity intervals, session history, active logins. */
 export function ReportsPage() {
-  const { route, api } = useConsole();
-  const tab = (TABS.find(([t]) => route.path === `/reports/${t}`)?.[0] ?? 'usage') as Tab;
+  const { api } = useConsole();
+  const { tab, nav } = useTabs<Tab>('/reports', 'Reports', TABS);
   const lookups = useLoad(async () => {
     const [usage, users] = await Promise.all([
       api.get<Usage>('/v1/usage'),
@@ -28,16 +28,8 @@ export function ReportsPage() {
   const userName = (id: string | null) => (id === null ? '—' : (lookups.data?.users.get(id) ?? shortId(id)));
   return (
     <>
-      <div class="page-head">
-        <h1 tabIndex={-1}>Reports</h1>
-      </div>
-      <nav class="tabs" aria-label="Reports">
-        {TABS.map(([t, label]) => (
-          <a key={t} href={`#/reports/${t}`} aria-current={t === tab ? 'page' : undefined}>
-            {label}
-          </a>
-        ))}
-      </nav>
+      <PageHead title="Reports" />
+      {nav}
       {tab === 'usage' && <UsageOverTime products={products} />}
       {tab === 'denials' && <Denials products={products} userName={userName} />}
       {tab === 'max-reached' && <MaxReachedReport products={products} />}

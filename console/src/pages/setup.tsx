@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useConsole } from '../context.js';
 import { useLoad } from '../hooks.js';
 import { dateTime } from '../format.js';
-import { SecretOnce, Select, TextField, useAction } from '../components/ui.js';
+import { PageHead, SecretOnce, Select, TextField, useAction, useTabs } from '../components/ui.js';
 import { FormCard, Section, useDelete } from '../components/resource.js';
 import type { ApiKey, Team } from '../types.js';
 import { LicensesTab, ProductsTab } from './setup-catalog.js';
@@ -16,20 +16,11 @@ const TABS = [
 
 /** Everything an administrator configures, one tab per resource of API.md "Account set-up". */
 export function SetupPage() {
-  const { route } = useConsole();
-  const tab = TABS.find(([t]) => route.path === `/setup/${t}`)?.[0] ?? 'products';
+  const { tab, nav } = useTabs('/setup', 'Set-up', TABS);
   return (
     <>
-      <div class="page-head">
-        <h1 tabIndex={-1}>Set-up</h1>
-      </div>
-      <nav class="tabs" aria-label="Set-up">
-        {TABS.map(([t, label]) => (
-          <a key={t} href={`#/setup/${t}`} aria-current={t === tab ? 'page' : undefined}>
-            {label}
-          </a>
-        ))}
-      </nav>
+      <PageHead title="Set-up" />
+      {nav}
       {tab === 'products' && <ProductsTab />}
       {tab === 'licenses' && <LicensesTab />}
       {tab === 'teams' && <TeamsTab />}

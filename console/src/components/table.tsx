@@ -1,0 +1,69 @@
+import type { ComponentChildren } from 'preact';
+
+/** One column of a DataTable: its heading and how a row fills its cell. */
+export interface Column<T> {
+  head: string;
+  cell: (row: T) => ComponentChildren;
+  /** Hidden on phones (the `opt` class). */
+  opt?: boolean;
+  /** The row's buttons: right-aligned, heading for screen readers only. */
+  actions?: boolean;
+  /** Extra class of each cell (e.g. `mono`). */
+  class?: string;
+}
+
+/**
+ * A plain table from column definitions, so pages say what they show, not how a table is
+ * marked up. `inline` swaps a row for one full-width cell (an edit form), `below` adds one
+ * under it (a detail), `attrs` sets data attributes the tests find rows by.
+ */
+export function DataTable<T>(props: {
+  rows: readonly T[];
+  columns: ReadonlyArray<Column<T>>;
+  rowKey: (row: T) => string;
+  caption?: string;
+  inline?: (row: T) => ComponentChildren | null;
+  below?: (row: T) => ComponentChildren | null;
+  attrs?: (row: T) => Record<string, string>;
+  rowClass?: (row: T) => string;
+}) {
+  const { rows, columns } = props;
+  const cls = (c: Column<T>) => [c.opt && 'opt', c.actions && 'actions', c.class].filter(Boolean).join(' ') || undefined;
+  const full = (key: string, content: ComponentChildren) => (
+    <tr key={key}>
+      <td colSpan={columns.length}>{content}</td>
+    </tr>
+  );
+  return (
+    <table>
+      {props.caption && <caption class="sr-only">{props.caption}</caption>}
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th key={c.head} scope="col" class={c.opt ? 'opt' : undefined}>
+              {c.actions ? <span class="sr-only">{c.head}</span> : c.head}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.flatMap((r) => {
+          const key = props.rowKey(r);
+          const replaced = props.inline?.(r);
+          if (replaced) return [full(key, replaced)];
+          const extra = props.below?.(r);
+          const row = (
+            <tr key={key} class={props.rowClass?.(r) || undefined} {...props.attrs?.(r)}>
+              {columns.map((c) => (
+                <td key={c.head} class={cls(c)} data-label={c.actions ? undefined : c.head}>
+                  {c.cell(r)}
+                </td>
+              ))}
+            </tr>
+          );
+          return extra ? [row, full(`${key}-below`, extra)] : [row];
+        })}
+      </tbody>
+    </table>
+  );
+}
