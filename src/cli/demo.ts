@@ -17,10 +17,11 @@ export async function loadDemo(ctx: Ctx, password: string): Promise<{ account: s
   const base = defaultProductConfig();
   const product = (p: Partial<ProductInput> & Pick<ProductInput, 'key' | 'name' | 'seatModel'>) =>
     store.createProduct(a, newId('prd', now), { ...base, ...p }, now);
-  const license = (productId: string, seats: number, extra: Partial<{ name: string; team: string; platform: string; overage: number }> = {}) =>
+  const license = (productId: string, seats: number, extra: Partial<{ name: string; team: string; platform: string; overage: number; soft: number }> = {}) =>
     store.createLicense(a, newId('lic', now), {
       productId, seats, name: extra.name ?? null, team: extra.team ?? null, platform: extra.platform ?? null,
-      overage: extra.overage ?? 0, startsAt: null, expiresAt: null, enforcement: 'hard', window: 180, exceptionQuota: null,
+      overage: extra.overage ?? 0, startsAt: null, expiresAt: null, enforcement: extra.soft === undefined ? 'hard' : 'soft', window: 180,
+      exceptionQuota: extra.soft ?? null,
     }, now);
 
   const teamA = await store.createTeam(a, newId('team', now), 'Team A', now);
@@ -66,6 +67,10 @@ export async function loadDemo(ctx: Ctx, password: string): Promise<{ account: s
   // Dynamsoft: devices activated for 90 days, +10 % grace; a metered scan quota.
   const sdk = await product({ key: 'barcode-sdk', name: 'Barcode SDK (Dynamsoft-style)', seatModel: 'device', quota: { units: 100_000, overage: 5 } });
   await license(sdk.id, 50, { name: 'Per device', overage: 10 });
+  // …and a per-concurrent-instance license: never refuses, counts 3-minute windows over 5.
+  const twain = await product({ key: 'web-twain', name: 'Web TWAIN (concurrent instances)', seatModel: 'session' });
+  await license(twain.id, 5, { name: 'Concurrent instances', soft: 20 });
+  await store.updateAccount(a, { settings: { ...account.settings, alertRecipients: 'licensing@demo.example' } });
 
   return { account: 'demo', endpoints };
 }

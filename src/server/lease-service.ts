@@ -277,6 +277,9 @@ export class LeaseService {
     if (lease.status !== 'active' || (lease.kind !== 'regular' && lease.kind !== 'overage')) {
       throw new ApiError('conflict', `only an active lease holding a seat can be paused (this one is ${lease.status}, ${lease.kind})`);
     }
+    if ((await this.store.getProduct(p.accountId, lease.productId))?.seatModel === 'device') {
+      throw new ApiError('conflict', 'a device’s activation holds its seat for the activation window; pausing the lease would free nothing');
+    }
     this.hot.dropLease(leaseId);
     const r = await this.store.pauseLease(p.accountId, leaseId, this.clock.now());
     if (!r) throw new ApiError('not-found', `lease ${leaseId} not found`);

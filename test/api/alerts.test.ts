@@ -166,6 +166,9 @@ describe.each(kinds)('alerts ($name)', (kind) => {
   });
 
   it('e-mail one message to every recipient listing every condition met', async () => {
+    const bad = await h.req('PATCH', '/v1/settings', h.owner, { alertRecipients: 'ops@example.org, boss' });
+    expect(bad).toMatchObject({ status: 400, body: { code: 'bad-request', field: 'alertRecipients' } });
+    expect((await h.req('GET', '/v1/settings', h.owner)).body.alertRecipients).toBe('');
     await h.req('PATCH', '/v1/settings', h.owner, { alertRecipients: 'ops@example.org; licensing@example.com;it@example.net' });
     const lic = await seatsProduct(4);
     await h.req('POST', '/v1/products', h.owner, { key: 'scan', quota: { units: 100, overage: 5 } });

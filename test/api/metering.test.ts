@@ -52,6 +52,8 @@ describe.each(kinds)('metering ($name)', (kind) => {
       const again = await acquire({ product: 'sdk', device: 'dev-3' });
       expect(again.status).toBe(201);
       expect(again.body.lease.kind).toBe('regular');
+      // Pausing would give nothing back: the activation, not the lease, holds the seat.
+      expect((await h.req('POST', `/v1/leases/${again.body.lease.id}/pause`, h.owner)).body.code).toBe('conflict');
       const usage = (await h.req('GET', '/v1/usage', h.owner)).body.products.find((p: { product: string }) => p.product === 'sdk');
       expect(usage).toMatchObject({ inUse: 11, capacity: 10 });
       const denials = (await (async () => {

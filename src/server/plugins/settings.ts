@@ -6,6 +6,9 @@ import { authHook, found, type RoutePlugin } from './common.js';
 import { SettingsPatch, SettingsSchema } from '../schemas.js';
 import { settingsJson } from '../serialize.js';
 
+/** One address of the semicolon-separated recipient list: a plain addr-spec, no display name. */
+const EMAIL = /^[^\s@;,<>"]+@[^\s@;,<>"]+\.[^\s@;,<>"]+$/;
+
 export const settingsRoutes: RoutePlugin = async (app, { ctx }) => {
   app.addHook('preHandler', authHook(ctx));
 
@@ -18,6 +21,10 @@ export const settingsRoutes: RoutePlugin = async (app, { ctx }) => {
     requireAdmin(req.principal);
     const b = req.body;
     if (b.timezone !== undefined && !isValidTimeZone(b.timezone)) throw new ApiError('bad-request', `unknown time zone ${b.timezone}`, { field: 'timezone' });
+    if (b.alertRecipients !== undefined) {
+      const bad = b.alertRecipients.split(';').map((a) => a.trim()).filter((a) => a !== '' && !EMAIL.test(a));
+      if (bad.length > 0) throw new ApiError('bad-request', `not an e-mail address: ${bad.join(', ')} (separate addresses with ";")`, { field: 'alertRecipients' });
+    }
     const cur = found(await ctx.store.getAccount(req.principal.accountId), 'account');
     const settings = {
       ...cur.settings,

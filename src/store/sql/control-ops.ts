@@ -2,12 +2,12 @@
  * Steering leases (SPEC §3 rule 4, §7; seed 001 ISL Online): terminate with a notice and a
  * grace period, pause and resume by the lease's own user. Each runs inside one transaction.
  */
-import { orderCandidates, type Requester } from '../../engine/acquisition.js';
+import type { Requester } from '../../engine/acquisition.js';
 import type { Lease, LeaseEvent } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { LEASE_SELECT, appendEvent, offerSeats, retime } from './policy-ops.js';
-import { num, numOrNull, str, strOrNull, toLease } from './rows.js';
-import { freeSeat, takeSeat } from './seats.js';
+import { str, toLease } from './rows.js';
+import { claimSeat, freeSeat, seatCandidates } from './seats.js';
 
 /**
  * Puts each live lease in `terminating` until `at`, when the timed loop ends it with reason
@@ -43,20 +43,11 @@ export async function pause(tx: SqlExecutor, lease: Lease, now: number, skipLock
 
 /** Resume takes a seat like any acquisition, in the same license order; false if none is free. */
 export async function resume(tx: SqlExecutor, lease: Lease, who: Requester, now: number, skipLocked: boolean): Promise<LeaseEvent[] | null> {
-  const licenses = (await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats FROM licenses WHERE product_id = ? ORDER BY id', [lease.productId])).map((r) => ({
-    id: str(r.id), team: strOrNull(r.team_id), platform: strOrNull(r.platform), startsAt: numOrNull(r.starts_at), expiresAt: numOrNull(r.expires_at),
-    seats: num(r.seats), maxSeats: num(r.max_seats),
-  }));
-  const candidates = orderCandidates(licenses, who, lease.platform, now);
-  for (const kind of ['regular', 'overage'] as const) {
-    for (const c of candidates) {
-      if (await takeSeat(tx, c.id, kind === 'regular' ? c.seats : c.maxSeats, lease.id, skipLocked)) {
-        await tx.run("UPDATE leases SET status = 'active', license_id = ?, kind = ? WHERE id = ?", [c.id, kind, lease.id]);
-        return [await appendEvent(tx, lease.accountId, lease.id, 'lease.resumed', { license: c.id, kind }, now)];
-      }
-    }
-  }
-  return null;
+  const { candidates } = await seatCandidates(tx, lease.productId, who, lease.platform, now);
+  const grant = await claimSeat(tx, candidates, lease.id, skipLocked, true);
+  if (!grant) return null;
+  await tx.run("UPDATE leases SET status = 'active', license_id = ?, kind = ? WHERE id = ?", [grant.license, grant.kind, lease.id]);
+  return [await appendEvent(tx, lease.accountId, lease.id, 'lease.resumed', { license: grant.license, kind: grant.kind }, now)];
 }
 
 export async function leaseFor(tx: SqlExecutor, accountId: string, id: string): Promise<Lease | undefined> {
