@@ -12,4 +12,5 @@ export { SeatkeeperError, isSeatkeeperError, API_CODES, FATAL_CODES, type ApiCod
 export { SseParser, readEventStream, type SseEvent } from './sse.js';
 export { backoffDelay, systemTimers, type BackoffOptions, type Timers } from './timers.js';
 export { Emitter } from './emitter.js';
+export { reportUsage, type ReportOptions, type UsageAnswer, type UsageReport } from './usage.js';
 export type { AcquireOptions, AcquireRequest, HandleState, Lease, SeatEvents, SessionInfo, Ticket } from './types.js';
