@@ -1,16 +1,18 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api } from './api.js';
 import { ConsoleContext, type ConsoleCtx } from './context.js';
-import { LiveFeed, type LiveMode } from './live.js';
+import { alertIdsAfter, LiveFeed, type LiveMode } from './live.js';
 import { POLL_MS } from './hooks.js';
 import { formatHash, parseHash, section, type Route } from './route.js';
 import { clearLogin, isAdminRole, loadLogin, saveLogin, type Login } from './session.js';
-import type { Settings } from './types.js';
+import type { Alert, Page, Settings } from './types.js';
 import { LoginPage } from './pages/login.js';
 import { UsagePage } from './pages/usage.js';
 import { LeasesPage } from './pages/leases.js';
 import { ReportsPage } from './pages/reports.js';
 import { SetupPage } from './pages/setup.js';
+import { AlertsPage } from './pages/alerts.js';
+import { DevicesPage } from './pages/devices.js';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));
@@ -90,7 +92,11 @@ function Shell({ login, route, onLogout }: { login: Login; route: Route; onLogou
     await api.post('/v1/auth/logout').catch(() => undefined);
     onLogout('You have logged out.');
   };
-  const links = [['usage', 'Usage'], ['leases', 'Leases'], ...(admin ? [['reports', 'Reports'], ['setup', 'Set-up']] : [])] as const;
+  const unseen = useUnseenAlerts(api, feed, admin, sec === 'alerts');
+  const links = [
+    ['usage', 'Usage'], ['leases', 'Leases'],
+    ...(admin ? [['devices', 'Devices'], ['reports', 'Reports'], ['alerts', 'Alerts'], ['setup', 'Set-up']] : []),
+  ] as const;
 
   return (
     <ConsoleContext.Provider value={ctx}>
@@ -105,6 +111,11 @@ function Shell({ login, route, onLogout }: { login: Login; route: Route; onLogou
           {links.map(([s, label]) => (
             <a key={s} href={`#/${s}`} aria-current={sec === s ? 'page' : undefined}>
               {label}
+              {s === 'alerts' && unseen > 0 && (
+                <span class="badge st-new nav-count" aria-label={`${unseen} new`}>
+                  {unseen}
+                </span>
+              )}
             </a>
           ))}
         </nav>
@@ -123,7 +134,9 @@ function Shell({ login, route, onLogout }: { login: Login; route: Route; onLogou
         {sec === 'leases' && <LeasesPage />}
         {sec === 'reports' && (admin ? <ReportsPage /> : <AdminsOnly />)}
         {sec === 'setup' && (admin ? <SetupPage /> : <AdminsOnly />)}
-        {!['usage', 'leases', 'reports', 'setup'].includes(sec) && (
+        {sec === 'alerts' && (admin ? <AlertsPage /> : <AdminsOnly />)}
+        {sec === 'devices' && (admin ? <DevicesPage /> : <AdminsOnly />)}
+        {!['usage', 'leases', 'reports', 'setup', 'alerts', 'devices'].includes(sec) && (
           <>
             <h1 tabIndex={-1}>Not found</h1>
             <p>
@@ -134,6 +147,44 @@ function Shell({ login, route, onLogout }: { login: Login; route: Route; onLogou
       </main>
     </ConsoleContext.Provider>
   );
+}
+
+/**
+ * Alerts fired since the console opened or the Alerts page was last shown, as a count on
+ * its link. The stream replays past events when it (re)connects, so an alert counts only if
+ * its id is newer than the newest alert the server listed at the start.
+ */
+function useUnseenAlerts(api: Api, feed: LiveFeed, enabled: boolean, onAlertsPage: boolean): number {
+  const [unseen, setUnseen] = useState<ReadonlySet<string>>(new Set());
+  const baseline = useRef<string | null>(null);
+  const here = useRef(onAlertsPage);
+  here.current = onAlertsPage;
+  useEffect(() => {
+    if (!enabled) return;
+    api.get<Page<Alert>>('/v1/alerts', { limit: 1 }).then(
+      (p) => (baseline.current = baseline.current ?? p.items[0]?.id ?? ''),
+      () => undefined,
+    );
+  }, [api, enabled]);
+  useEffect(() => {
+    if (!onAlertsPage) return;
+    setUnseen((s) => {
+      for (const id of s) if (baseline.current === null || id > baseline.current) baseline.current = id;
+      return s.size ? new Set() : s;
+    });
+  }, [onAlertsPage]);
+  useEffect(
+    () =>
+      feed.onEvent((m) => {
+        if (m.event !== 'alert' || baseline.current === null) return;
+        const ids = alertIdsAfter(m.data, baseline.current);
+        if (here.current) {
+          for (const id of ids) if (id > (baseline.current ?? '')) baseline.current = id;
+        } else if (ids.length) setUnseen((s) => new Set([...s, ...ids]));
+      }),
+    [feed],
+  );
+  return unseen.size;
 }
 
 function LiveBadge({ mode, reason }: { mode: LiveMode; reason: string }) {
@@ -150,7 +201,7 @@ function AdminsOnly() {
   return (
     <>
       <h1 tabIndex={-1}>Administrators only</h1>
-      <p>Reports and set-up need an owner or admin. <a href="#/leases?mine=1">See your own leases</a>.</p>
+      <p>Devices, reports, alerts and set-up need an owner or admin. <a href="#/leases?mine=1">See your own leases</a>.</p>
     </>
   );
 }

@@ -98,9 +98,12 @@ export function parseNumbers(text: string, what: string): number[] {
   });
 }
 
-/** A percentage as the alerts show it: 75 → "75 %", 83.333 → "83.3 %". */
+/**
+ * A percentage as the alerts show it: 75 → "75 %", 83.333 → "83.3 %". A value with nothing
+ * to divide by (no seats) is infinite; the API sends it as 1e9.
+ */
 export function pct(value: number): string {
-  return `${Number.isFinite(value) ? Math.round(value * 10) / 10 : '∞'} %`;
+  return `${Number.isFinite(value) && value < 1e9 ? Math.round(value * 10) / 10 : '∞'} %`;
 }
 
 /** A license as people call it: its name, else the end of its id. */

@@ -88,3 +88,26 @@ export class LiveFeed {
     this.backoffMs = Math.min(this.backoffMs * 2, 60_000);
   }
 }
+
+/**
+ * The ids of the alerts an `alert` event of the admin stream carries: one event per check,
+ * `{ alerts: [{ id, … }], conditions }` (docs/metering.md); a single `{ id }` is taken too.
+ */
+export function alertIds(data: string): string[] {
+  try {
+    const d = JSON.parse(data) as { id?: unknown; alerts?: unknown };
+    const list = Array.isArray(d.alerts) ? (d.alerts as { id?: unknown }[]) : [d];
+    return list.map((a) => a?.id).filter((id): id is string => typeof id === 'string');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Of the alerts an `alert` event carries, those newer than `after` (an alert id; ids sort by
+ * time). A new stream replays the account's past events, so "new" is judged against the
+ * newest alert known when the page looked, not by the event's arrival.
+ */
+export function alertIdsAfter(data: string, after: string): string[] {
+  return alertIds(data).filter((id) => id > after);
+}

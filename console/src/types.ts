@@ -47,6 +47,8 @@ export interface Product {
   flex: { channels: string[]; duration: number };
   activationWindow: number;
   quota: { units: number; overage: number } | null;
+  /** Units counted against `quota` (metered products; SPEC §6). */
+  quotaUsed?: number;
   createdAt: string;
 }
 
@@ -64,7 +66,30 @@ export interface License {
   window: number;
   exceptionQuota: number | null;
   inUse: number;
+  /** Soft licenses (SPEC §6): windows with more active than seats, and the suspension they cause. */
+  exceptions?: number;
+  suspended?: boolean;
+  suspendedAt?: string | null;
   createdAt: string;
+}
+
+/** One window of a soft license in which more were active than its seats. */
+export interface SoftException {
+  from: string;
+  to: string;
+  active: number;
+  seats: number;
+}
+
+/** A device holding a seat of a `device` product for its activation window. */
+export interface DeviceActivation {
+  device: string;
+  product: string;
+  license: string | null;
+  kind: 'regular' | 'overage';
+  firstSeen: string;
+  lastSeen: string;
+  activeUntil: string;
 }
 
 export interface Endpoint {
@@ -133,6 +158,8 @@ export interface ProductUsage {
   standby: number;
   peakToday: number;
   licenses: LicenseUsage[];
+  /** Metered products only: units counted of the quota, and the most ever counted. */
+  units?: { used: number; quota: number; limit: number };
 }
 export interface Usage {
   products: ProductUsage[];
@@ -175,4 +202,47 @@ export interface AuditEntry {
   action: string;
   target: string | null;
   detail: Record<string, unknown>;
+}
+
+export type AlertKind = 'devices' | 'usage' | 'soft-exceptions' | 'seats';
+export interface AlertRule {
+  id: string;
+  kind: AlertKind;
+  description: string;
+  thresholds: number[];
+  enabled: boolean;
+}
+export interface Alert {
+  id: string;
+  at: string;
+  /** null for `usage` alerts, which belong to the product. */
+  license: string | null;
+  product: string;
+  kind: AlertKind;
+  threshold: number;
+  value: number;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  createdAt?: string;
+  /** Only in the answer that created it. */
+  secret?: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/** One message of the outbox: an e-mail, or one event to one webhook. */
+export interface Delivery {
+  id: string;
+  type: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SseParser } from '../../console/src/sse-parse.js';
+import { alertIds, alertIdsAfter } from '../../console/src/live.js';
 import { formatHash, parseHash, section } from '../../console/src/route.js';
 import { ago, countdown, dateTime, dayToIso, duration, level, licenseName, parseNumbers, pct, percent, quotaLimit, rangeFor, shortId, splitList } from '../../console/src/format.js';
 
@@ -23,6 +24,23 @@ describe('console SSE parser', () => {
     expect(p.push('data:a\ndata:  b\nfoo: bar\n:comment\n\n')).toEqual([{ event: 'message', data: 'a\n b', id: null }]);
     expect(p.push('event: only-a-name\n\n')).toEqual([]);
     expect(p.push('data\n\n')).toEqual([{ event: 'message', data: '', id: null }]);
+  });
+});
+
+describe('console alert events', () => {
+  it('takes the ids of the alerts one check fired from its event, and nothing from anything else', () => {
+    const data = JSON.stringify({ lease: '', at: '2026-06-01T12:00:00Z', alerts: [{ id: 'alr_1', kind: 'seats' }, { id: 'alr_2', kind: 'usage' }], conditions: [] });
+    expect(alertIds(data)).toEqual(['alr_1', 'alr_2']);
+    expect(alertIds('{"id":"alr_3"}')).toEqual(['alr_3']);
+    expect(alertIds('{"alerts":[null,{"id":4}]}')).toEqual([]);
+    expect(alertIds('not json')).toEqual([]);
+  });
+
+  it('counts as new only alerts newer than the newest one known (a reconnecting stream replays old ones)', () => {
+    const data = JSON.stringify({ alerts: [{ id: 'alr_01m84k0000' }, { id: 'alr_01m84k0009' }] });
+    expect(alertIdsAfter(data, 'alr_01m84k0005')).toEqual(['alr_01m84k0009']);
+    expect(alertIdsAfter(data, '')).toEqual(['alr_01m84k0000', 'alr_01m84k0009']);
+    expect(alertIdsAfter(data, 'alr_01m84k0009')).toEqual([]);
   });
 });
 
@@ -97,7 +115,7 @@ describe('console formatting', () => {
   });
 
   it('alert percentages, quota limits and license names', () => {
-    expect([pct(75), pct(83.333), pct(110), pct(Number.POSITIVE_INFINITY)]).toEqual(['75 %', '83.3 %', '110 %', '∞ %']);
+    expect([pct(75), pct(83.333), pct(110), pct(Number.POSITIVE_INFINITY), pct(1e9)]).toEqual(['75 %', '83.3 %', '110 %', '∞ %', '∞ %']);
     expect(quotaLimit({ units: 1000, overage: 5 })).toBe(1050);
     expect(quotaLimit({ units: 10, overage: 5 })).toBe(10);
     expect(quotaLimit({ units: 0, overage: 5 })).toBe(0);

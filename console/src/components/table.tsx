@@ -15,7 +15,8 @@ export interface Column<T> {
 /**
  * A plain table from column definitions, so pages say what they show, not how a table is
  * marked up. `inline` swaps a row for one full-width cell (an edit form), `below` adds one
- * under it (a detail), `attrs` sets data attributes the tests find rows by.
+ * under it (a detail), `attrs` sets data attributes the tests find rows by, `rowCards`
+ * shows each row as a card of "label value" pairs on phones.
  */
 export function DataTable<T>(props: {
   rows: readonly T[];
@@ -26,16 +27,20 @@ export function DataTable<T>(props: {
   below?: (row: T) => ComponentChildren | null;
   attrs?: (row: T) => Record<string, string>;
   rowClass?: (row: T) => string;
+  /** On phones, one card of "label value" pairs per row instead of columns. */
+  rowCards?: boolean;
 }) {
   const { rows, columns } = props;
   const cls = (c: Column<T>) => [c.opt && 'opt', c.actions && 'actions', c.class].filter(Boolean).join(' ') || undefined;
   const full = (key: string, content: ComponentChildren) => (
     <tr key={key}>
-      <td colSpan={columns.length}>{content}</td>
+      <td colSpan={columns.length} class="full">
+        {content}
+      </td>
     </tr>
   );
   return (
-    <table>
+    <table class={props.rowCards ? 'rowcards' : undefined}>
       {props.caption && <caption class="sr-only">{props.caption}</caption>}
       <thead>
         <tr>
@@ -56,7 +61,7 @@ export function DataTable<T>(props: {
             <tr key={key} class={props.rowClass?.(r) || undefined} {...props.attrs?.(r)}>
               {columns.map((c) => (
                 <td key={c.head} class={cls(c)} data-label={c.actions ? undefined : c.head}>
-                  {c.cell(r)}
+                  {c.actions ? <div class="row-actions">{c.cell(r)}</div> : c.cell(r)}
                 </td>
               ))}
             </tr>

@@ -8,10 +8,11 @@ import type { ApiKey, Team } from '../types.js';
 import { LicensesTab, ProductsTab } from './setup-catalog.js';
 import { EndpointsTab, UsersTab } from './setup-people.js';
 import { SettingsTab } from './settings.js';
+import { WebhooksTab } from './setup-webhooks.js';
 
 const TABS = [
   ['products', 'Products'], ['licenses', 'Licenses'], ['teams', 'Teams'], ['users', 'Users'],
-  ['endpoints', 'Endpoints'], ['api-keys', 'API keys'], ['settings', 'Settings'],
+  ['endpoints', 'Endpoints'], ['webhooks', 'Webhooks'], ['api-keys', 'API keys'], ['settings', 'Settings'],
 ] as const;
 
 /** Everything an administrator configures, one tab per resource of API.md "Account set-up". */
@@ -26,6 +27,7 @@ export function SetupPage() {
       {tab === 'teams' && <TeamsTab />}
       {tab === 'users' && <UsersTab />}
       {tab === 'endpoints' && <EndpointsTab />}
+      {tab === 'webhooks' && <WebhooksTab />}
       {tab === 'api-keys' && <ApiKeysTab />}
       {tab === 'settings' && <SettingsTab />}
     </>
