@@ -1,10 +1,12 @@
 import { useState } from 'preact/hooks';
 import { useConsole } from '../context.js';
 import { useLoad } from '../hooks.js';
-import { duration } from '../format.js';
+import { dateTime, duration, quotaLimit, splitList } from '../format.js';
+import { Bar } from '../components/gauge.js';
 import { Checkbox, Select, TextField, useAction } from '../components/ui.js';
-import type { License, Product, SeatModel, Team } from '../types.js';
-import { FormCard, Section, useDelete } from '../components/resource.js';
+import type { License, Product, SeatModel, SoftException, Team } from '../types.js';
+import { FormCard, Section, useConfirmed, useDelete } from '../components/resource.js';
+import { DataTable, type Column } from '../components/table.js';
 
 const SEAT_MODELS = [
   ['session', 'session: every running client is a seat'],
@@ -34,66 +36,75 @@ export function ProductsTab() {
   const { api } = useConsole();
   const list = useLoad(() => api.all<Product>('/v1/products').then((r) => r.items), []);
   const del = useDelete(list.reload);
+  const reset = useConfirmed(list.reload);
   const [editing, setEditing] = useState<string | null>(null);
+  const columns: Column<Product>[] = [
+    { head: 'Key', cell: (p) => p.key, class: 'mono' },
+    { head: 'Name', cell: (p) => p.name },
+    { head: 'Seat model', cell: (p) => p.seatModel },
+    { head: 'Heartbeat', opt: true, cell: (p) => <>every {p.heartbeat.interval} s, timeout {p.heartbeat.timeout} s{p.linger > 0 && `, linger ${p.linger} s`}</> },
+    { head: 'Flex', opt: true, cell: (p) => (p.flex.channels.length ? `${p.flex.channels.join(', ')} · ${duration(p.flex.duration)}` : 'off') },
+    { head: 'Quota', cell: (p) => (p.quota ? <QuotaUse product={p.key} used={p.quotaUsed ?? 0} quota={p.quota} /> : <span class="muted">—</span>) },
+    {
+      head: 'Actions',
+      actions: true,
+      cell: (p) => (
+        <>
+          <button type="button" onClick={() => setEditing(p.id)} aria-label={`Edit product ${p.key}`}>
+            Edit
+          </button>
+          {p.quota && (
+            <button
+              type="button"
+              disabled={reset.busy}
+              onClick={() => void reset.confirmThen(`Reset the quota counter of ${p.key} to 0 (a new billing period)?`, () => api.post(`/v1/products/${p.id}/quota/reset`))}
+              aria-label={`Reset quota counter of ${p.key}`}
+            >
+              Reset quota
+            </button>
+          )}
+          <button type="button" class="danger" onClick={() => void del.remove(`/v1/products/${p.id}`, `Delete product ${p.key} with its licenses and endpoints?`)} aria-label={`Delete product ${p.key}`}>
+            Delete
+          </button>
+        </>
+      ),
+    },
+  ];
   return (
     <Section
       title="Products"
       newLabel="New product"
       form={(close) => <ProductForm onDone={() => void list.reload().then(close)} onCancel={close} />}
-      error={list.error ?? del.error}
+      error={list.error ?? del.error ?? reset.error}
       loading={list.loading && !list.data}
       empty={(list.data ?? []).length === 0}
       emptyText="No products yet. A product is what is licensed (an app, a display, an SDK); its seat model says what one seat is."
     >
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Name</th>
-            <th scope="col">Seat model</th>
-            <th scope="col" class="opt">Heartbeat</th>
-            <th scope="col" class="opt">Flex</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data ?? []).map((p) =>
-            editing === p.id ? (
-              <tr key={p.id}>
-                <td colSpan={6}>
-                  <ProductForm product={p} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />
-                </td>
-              </tr>
-            ) : (
-              <tr key={p.id}>
-                <td class="mono">{p.key}</td>
-                <td>{p.name}</td>
-                <td>{p.seatModel}</td>
-                <td class="opt">
-                  every {p.heartbeat.interval} s, timeout {p.heartbeat.timeout} s{p.linger > 0 && `, linger ${p.linger} s`}
-                </td>
-                <td class="opt">{p.flex.channels.length ? `${p.flex.channels.join(', ')} · ${duration(p.flex.duration)}` : 'off'}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => setEditing(p.id)} aria-label={`Edit product ${p.key}`}>
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    class="danger"
-                    onClick={() => void del.remove(`/v1/products/${p.id}`, `Delete product ${p.key} with its licenses and endpoints?`)}
-                    aria-label={`Delete product ${p.key}`}
-                  >
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ),
-          )}
-        </tbody>
-      </table>
+      <DataTable
+        rows={list.data ?? []}
+        columns={columns}
+        rowKey={(p) => p.id}
+        rowCards
+        attrs={(p) => ({ 'data-product-key': p.key })}
+        inline={(p) => editing === p.id && <ProductForm product={p} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />}
+      />
     </Section>
+  );
+}
+
+/** Units counted of a metered product's quota, with the limit (quota + overage) past which reports are refused. */
+function QuotaUse({ product, used, quota }: { product: string; used: number; quota: { units: number; overage: number } }) {
+  const limit = quotaLimit(quota);
+  return (
+    <div class="quota">
+      <span class="mono">
+        {used} / {quota.units}
+      </span>{' '}
+      <span class={used >= limit ? 'full-text small' : used >= quota.units ? 'warn-text small' : 'muted small'}>
+        {used >= limit ? 'exhausted' : `limit ${limit}`}
+      </span>
+      <Bar label={`${product}: units used`} inUse={used} seats={quota.units} what="units used" />
+    </div>
   );
 }
 
@@ -110,6 +121,9 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
     flexChannels: (product?.flex.channels ?? ['access']).join(', '),
     flexDuration: String(product?.flex.duration ?? 1800),
     clientTypes: clientTypesText(product?.clientTypes ?? {}),
+    activationWindow: String(product?.activationWindow ?? 90 * 86_400),
+    quotaUnits: product?.quota ? String(product.quota.units) : '',
+    quotaOverage: String(product?.quota?.overage ?? 5),
   });
   const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
   const { busy, error, run } = useAction();
@@ -121,8 +135,10 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
         heartbeat: { interval: Number(f.interval), timeout: Number(f.timeout) },
         linger: Number(f.linger),
         standbyTimeout: f.standbyTimeout === '' ? null : Number(f.standbyTimeout),
-        flex: { channels: f.flexChannels.split(',').map((s) => s.trim()).filter(Boolean), duration: Number(f.flexDuration) },
+        flex: { channels: splitList(f.flexChannels), duration: Number(f.flexDuration) },
         clientTypes: parseClientTypes(f.clientTypes),
+        activationWindow: Number(f.activationWindow),
+        quota: f.quotaUnits.trim() === '' ? null : { units: Number(f.quotaUnits), overage: Number(f.quotaOverage) },
       };
       return product ? api.patch(`/v1/products/${product.id}`, body) : api.post('/v1/products', { key: f.key, ...body });
     });
@@ -139,6 +155,18 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
       <TextField label="Standby timeout (s)" type="number" min={0} value={f.standbyTimeout} onInput={set('standbyTimeout')} hint="Empty: standby leases never expire" />
       <TextField label="Flex channels" value={f.flexChannels} onInput={set('flexChannels')} hint="Comma-separated; empty turns flex off" />
       <TextField label="Flex duration (s)" type="number" min={1} value={f.flexDuration} onInput={set('flexDuration')} />
+      {f.seatModel === 'device' && (
+        <TextField
+          label="Activation window (s)"
+          type="number"
+          min={1}
+          value={f.activationWindow}
+          onInput={set('activationWindow')}
+          hint={`A device keeps its seat this long (${duration(Number(f.activationWindow))}) after it is first authorised`}
+        />
+      )}
+      <TextField label="Usage quota (units)" type="number" min={0} value={f.quotaUnits} onInput={set('quotaUnits')} hint="Units clients may report (scans, pages); empty: not metered" />
+      {f.quotaUnits.trim() !== '' && <TextField label="Quota overage (%)" type="number" min={0} max={1000} value={f.quotaOverage} onInput={set('quotaOverage')} hint="Still allowed past 100 %, with a warning" />}
       <div class="field wide">
         <label for="client-types">Client types</label>
         <textarea id="client-types" rows={3} value={f.clientTypes} onInput={(e) => set('clientTypes')(e.currentTarget.value)} aria-describedby="client-types-hint" />
@@ -151,81 +179,155 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
 }
 
 export function LicensesTab() {
-  const { api } = useConsole();
-  const list = useLoad(async () => {
-    const [licenses, products, teams] = await Promise.all([
-      api.all<License>('/v1/licenses').then((r) => r.items),
-      api.all<Product>('/v1/products').then((r) => r.items),
-      api.all<Team>('/v1/teams').then((r) => r.items),
-    ]);
-    return { licenses, products, teams };
-  }, []);
+  const { api, route, navigate, timeZone } = useConsole();
+  // Live: a soft license's exceptions and suspension change as its windows are counted.
+  const list = useLoad(
+    async () => {
+      const [licenses, products, teams] = await Promise.all([
+        api.all<License>('/v1/licenses').then((r) => r.items),
+        api.all<Product>('/v1/products').then((r) => r.items),
+        api.all<Team>('/v1/teams').then((r) => r.items),
+      ]);
+      return { licenses, products, teams };
+    },
+    [],
+    true,
+  );
   const del = useDelete(list.reload);
+  const reset = useConfirmed(list.reload);
   const [editing, setEditing] = useState<string | null>(null);
+  const windows = route.query.exceptions;
   const teamName = (id: string | null) => (id === null ? 'anyone' : (list.data?.teams.find((t) => t.id === id)?.name ?? id));
   const noProducts = list.data !== undefined && list.data.products.length === 0;
+  const label = (l: License) => l.name ?? l.id;
+  const columns: Column<License>[] = [
+    { head: 'Product', cell: (l) => l.product },
+    {
+      head: 'Name',
+      cell: (l) => (
+        <>
+          {l.name ?? '—'}
+          {l.suspended && (
+            <span class="badge st-suspended" title={l.suspendedAt ? `since ${dateTime(l.suspendedAt, timeZone)}` : undefined}>
+              suspended
+            </span>
+          )}
+        </>
+      ),
+    },
+    { head: 'Seats', cell: (l) => l.seats },
+    { head: 'In use', cell: (l) => l.inUse },
+    { head: 'Overage', opt: true, cell: (l) => `${l.overage} %` },
+    { head: 'Team', opt: true, cell: (l) => teamName(l.team) },
+    { head: 'Platform', opt: true, cell: (l) => l.platform ?? 'any' },
+    { head: 'Enforcement', opt: true, cell: (l) => (l.enforcement === 'soft' ? `soft, ${duration(l.window)} windows` : 'hard') },
+    {
+      head: 'Exceptions',
+      cell: (l) =>
+        l.enforcement === 'soft' ? (
+          <>
+            <span class={l.suspended ? 'full-text' : ''} title="Windows with more active than seats, of the exception quota">
+              {l.exceptions ?? 0} / {l.exceptionQuota ?? '∞'}
+            </span>{' '}
+            <button
+              type="button"
+              class="link"
+              aria-pressed={windows === l.id}
+              onClick={() => navigate('/setup/licenses', { exceptions: windows === l.id ? undefined : l.id })}
+              aria-label={`Exception windows of license ${label(l)}`}
+            >
+              windows
+            </button>
+          </>
+        ) : (
+          <span class="muted">—</span>
+        ),
+    },
+    {
+      head: 'Actions',
+      actions: true,
+      cell: (l) => (
+        <>
+          {l.enforcement === 'soft' && ((l.exceptions ?? 0) > 0 || l.suspended) && (
+            <button
+              type="button"
+              disabled={reset.busy}
+              onClick={() =>
+                void reset.confirmThen(
+                  `Reset the exceptions of this license of ${l.product} to 0?${l.suspended ? ' It is no longer suspended and works again at once.' : ''}`,
+                  () => api.post(`/v1/licenses/${l.id}/exceptions/reset`),
+                )
+              }
+              aria-label={`Reset exceptions of license ${label(l)}`}
+            >
+              Reset exceptions
+            </button>
+          )}
+          <button type="button" onClick={() => setEditing(l.id)} aria-label={`Edit license ${label(l)}`}>
+            Edit
+          </button>
+          <button
+            type="button"
+            class="danger"
+            onClick={() => void del.remove(`/v1/licenses/${l.id}`, `Delete this license of ${l.product}? Its ${l.inUse} lease(s) end at once (license-ended).`)}
+            aria-label={`Delete license ${label(l)}`}
+          >
+            Delete
+          </button>
+        </>
+      ),
+    },
+  ];
   return (
     <Section
       title="Licenses"
       newLabel="New license"
       form={noProducts ? undefined : (close) => <LicenseForm products={list.data?.products ?? []} teams={list.data?.teams ?? []} onDone={() => void list.reload().then(close)} onCancel={close} />}
-      error={list.error ?? del.error}
+      error={list.error ?? del.error ?? reset.error}
       loading={list.loading && !list.data}
       empty={(list.data?.licenses ?? []).length === 0}
       emptyText={noProducts ? 'Create a product first; a license gives it seats.' : 'No licenses yet. A license is a block of seats of one product, as bought.'}
     >
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Product</th>
-            <th scope="col">Name</th>
-            <th scope="col">Seats</th>
-            <th scope="col">In use</th>
-            <th scope="col" class="opt">Overage</th>
-            <th scope="col" class="opt">Team</th>
-            <th scope="col" class="opt">Platform</th>
-            <th scope="col" class="opt">Enforcement</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data?.licenses ?? []).map((l) =>
-            editing === l.id ? (
-              <tr key={l.id}>
-                <td colSpan={9}>
-                  <LicenseForm license={l} products={list.data?.products ?? []} teams={list.data?.teams ?? []} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />
-                </td>
-              </tr>
-            ) : (
-              <tr key={l.id} data-license-id={l.id}>
-                <td>{l.product}</td>
-                <td>{l.name ?? '—'}</td>
-                <td>{l.seats}</td>
-                <td>{l.inUse}</td>
-                <td class="opt">{l.overage} %</td>
-                <td class="opt">{teamName(l.team)}</td>
-                <td class="opt">{l.platform ?? 'any'}</td>
-                <td class="opt">{l.enforcement}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => setEditing(l.id)} aria-label={`Edit license ${l.name ?? l.id}`}>
-                    Edit
-                  </button>
-                  <button
-                    type="button"
-                    class="danger"
-                    onClick={() => void del.remove(`/v1/licenses/${l.id}`, `Delete this license of ${l.product}? Its ${l.inUse} lease(s) end at once (license-ended).`)}
-                    aria-label={`Delete license ${l.name ?? l.id}`}
-                  >
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ),
-          )}
-        </tbody>
-      </table>
+      <DataTable
+        rows={list.data?.licenses ?? []}
+        columns={columns}
+        rowKey={(l) => l.id}
+        rowCards
+        attrs={(l) => ({ 'data-license-id': l.id })}
+        rowClass={(l) => (l.suspended ? 'suspended' : '')}
+        inline={(l) =>
+          editing === l.id && (
+            <LicenseForm license={l} products={list.data?.products ?? []} teams={list.data?.teams ?? []} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />
+          )
+        }
+        below={(l) => windows === l.id && <ExceptionWindows license={l} />}
+      />
+    </Section>
+  );
+}
+
+/** The windows of a soft license that recorded an exception (more active than its seats). */
+function ExceptionWindows({ license }: { license: License }) {
+  const { api, timeZone } = useConsole();
+  const list = useLoad(
+    () => api.all<SoftException>(`/v1/licenses/${license.id}/exceptions`, {}, 2).then((r) => [...r.items].sort((a, b) => b.from.localeCompare(a.from))),
+    [license.id, license.exceptions],
+  );
+  const columns: Column<SoftException>[] = [
+    { head: 'Window from', cell: (w) => dateTime(w.from, timeZone) },
+    { head: 'To', cell: (w) => dateTime(w.to, timeZone).split(', ')[1] },
+    { head: 'Active', cell: (w) => <strong class="warn-text">{w.active}</strong> },
+    { head: 'Seats', cell: (w) => w.seats },
+  ];
+  return (
+    <Section
+      title={`Exception windows of ${license.name ?? `this license of ${license.product}`}`}
+      error={list.error}
+      loading={list.loading && !list.data}
+      empty={(list.data ?? []).length === 0}
+      emptyText={`No window of ${duration(license.window)} has had more active than ${license.seats} seat(s).`}
+    >
+      <DataTable rows={list.data ?? []} columns={columns} rowKey={(w) => w.from} caption="Exception windows, newest first" rowCards />
     </Section>
   );
 }

@@ -1,14 +1,18 @@
 import { useConsole } from '../context.js';
 import { useLoad, useNow } from '../hooks.js';
-import { countdown, dateTime } from '../format.js';
+import { countdown, dateTime, licenseName } from '../format.js';
 import { Bar, Gauge } from '../components/gauge.js';
 import { Empty, Loading, ProblemBox } from '../components/ui.js';
-import type { Lease, Product, ProductUsage, Team, Usage } from '../types.js';
+import type { Lease, License, Product, ProductUsage, Team, Usage } from '../types.js';
 
 interface UsageView {
   usage: Usage;
   names: Map<string, string>;
+  /** Products whose seat model is `device` (admins), to link to their activated devices. */
+  deviceProducts: Set<string>;
   teams: Map<string, string>;
+  /** Soft licenses (admins), for their exceptions and suspension. */
+  soft: Map<string, License>;
   flexLeases: Lease[];
 }
 
@@ -19,14 +23,21 @@ export function UsagePage() {
   const { data, error, loading, updatedAt } = useLoad<UsageView>(
     async () => {
       const usage = await api.get<Usage>('/v1/usage');
-      // Team names for license labels (admins may list teams); flex leases for countdowns.
-      const teams = admin ? await api.all<Team>('/v1/teams').then((r) => r.items).catch(() => []) : [];
-      const products = admin ? await api.all<Product>('/v1/products').then((r) => r.items).catch(() => []) : [];
+      // Team names for license labels, product names and soft licenses' state (admins); flex leases for countdowns.
+      const list = <T,>(path: string) => (admin ? api.all<T>(path).then((r) => r.items).catch((): T[] => []) : Promise.resolve([] as T[]));
+      const [teams, products, licenses] = await Promise.all([list<Team>('/v1/teams'), list<Product>('/v1/products'), list<License>('/v1/licenses')]);
       const flexInUse = usage.products.some((p) => p.flex.inUse > 0);
       const flexLeases = flexInUse
         ? await api.get<{ items: Lease[] }>('/v1/leases', { status: 'active', limit: 1000 }).then((r) => r.items.filter((l) => l.kind === 'flex')).catch(() => [])
         : [];
-      return { usage, names: new Map(products.map((p) => [p.key, p.name])), teams: new Map(teams.map((t) => [t.id, t.name])), flexLeases };
+      return {
+        usage,
+        names: new Map(products.map((p) => [p.key, p.name])),
+        deviceProducts: new Set(products.filter((p) => p.seatModel === 'device').map((p) => p.key)),
+        teams: new Map(teams.map((t) => [t.id, t.name])),
+        soft: new Map(licenses.filter((l) => l.enforcement === 'soft').map((l) => [l.id, l])),
+        flexLeases,
+      };
     },
     [admin],
     true,
@@ -69,7 +80,7 @@ export function UsagePage() {
       )}
       <div class="cards">
         {products.map((p) => (
-          <ProductCard key={p.product} p={p} name={data?.names.get(p.product)} teams={data?.teams ?? new Map()} flexLeases={(data?.flexLeases ?? []).filter((l) => l.product === p.product)} now={now} />
+          <ProductCard key={p.product} p={p} name={data?.names.get(p.product)} devices={data?.deviceProducts.has(p.product) ?? false} teams={data?.teams ?? new Map()} soft={data?.soft ?? new Map()} flexLeases={(data?.flexLeases ?? []).filter((l) => l.product === p.product)} now={now} />
         ))}
       </div>
     </>
@@ -86,8 +97,10 @@ function Stat({ label, value, sub }: { label: string; value: string; sub?: strin
   );
 }
 
-function ProductCard({ p, name, teams, flexLeases, now }: { p: ProductUsage; name: string | undefined; teams: Map<string, string>; flexLeases: Lease[]; now: number }) {
+function ProductCard(props: { p: ProductUsage; name: string | undefined; devices: boolean; teams: Map<string, string>; soft: Map<string, License>; flexLeases: Lease[]; now: number }) {
+  const { p, name, teams, soft, flexLeases, now } = props;
   const over = p.inUse > p.capacity;
+  const units = p.units;
   return (
     <section class="card product" aria-labelledby={`p-${p.product}`} data-product={p.product}>
       <h2 id={`p-${p.product}`}>
@@ -99,7 +112,34 @@ function ProductCard({ p, name, teams, flexLeases, now }: { p: ProductUsage; nam
           p.product
         )}
       </h2>
-      <Gauge label={`${p.product}: seats in use`} inUse={p.inUse} capacity={p.capacity} />
+      {units ? (
+        <div class="gauges">
+          <div>
+            <Gauge label={`${p.product}: seats in use`} inUse={p.inUse} capacity={p.capacity} />
+            <span class="gauge-caption">seats</span>
+          </div>
+          <div>
+            <Gauge label={`${p.product}: units used`} inUse={units.used} capacity={units.quota} what="units used of the quota" />
+            <span class="gauge-caption">units of quota</span>
+          </div>
+        </div>
+      ) : (
+        <Gauge label={`${p.product}: seats in use`} inUse={p.inUse} capacity={p.capacity} />
+      )}
+      {units && (
+        <p class={`small ${units.used >= units.limit ? 'full-text' : units.used >= units.quota ? 'warn-text' : 'muted'}`}>
+          {units.used >= units.limit
+            ? `Quota exhausted: ${units.used} of at most ${units.limit} units; reports and new leases are refused until it is reset.`
+            : units.used >= units.quota
+              ? `Quota reached: still allowed up to ${units.limit} units, with a warning.`
+              : `Units used of a quota of ${units.quota}; at most ${units.limit} with the overage.`}
+        </p>
+      )}
+      {props.devices && (
+        <p class="small">
+          <a href={`#/devices?product=${encodeURIComponent(p.product)}`}>Activated devices of {p.product}</a>
+        </p>
+      )}
       {over && <p class="warn-text">Over capacity: {p.inUse - p.capacity} seat(s) beyond the licenses (overage, or seats lowered while held).</p>}
       <dl class="facts">
         <dt>Free</dt>
@@ -139,7 +179,7 @@ function ProductCard({ p, name, teams, flexLeases, now }: { p: ProductUsage; nam
       ) : (
         <ul class="plain licenses">
           {p.licenses.map((l) => {
-            const name = l.name ?? `License ${l.id.slice(-6)}`;
+            const name = licenseName(l);
             return (
               <li key={l.id}>
                 <div class="license-row">
@@ -147,6 +187,7 @@ function ProductCard({ p, name, teams, flexLeases, now }: { p: ProductUsage; nam
                     {name}
                     {l.team && <span class="badge">{teams.get(l.team) ?? 'team'}</span>}
                     {l.platform && <span class="badge">{l.platform}</span>}
+                    <SoftState l={soft.get(l.id)} />
                   </span>
                   <span class="mono">
                     {l.inUse} / {l.seats}
@@ -159,5 +200,18 @@ function ProductCard({ p, name, teams, flexLeases, now }: { p: ProductUsage; nam
         </ul>
       )}
     </section>
+  );
+}
+
+/** A soft license's exceptions of its quota, and whether they suspended it. */
+function SoftState({ l }: { l: License | undefined }) {
+  if (!l) return null;
+  return (
+    <>
+      <span class="badge" title="Windows with more active than seats, of the exception quota">
+        soft · {l.exceptions ?? 0}/{l.exceptionQuota ?? '∞'} exceptions
+      </span>
+      {l.suspended && <span class="badge st-suspended">suspended</span>}
+    </>
   );
 }
