@@ -4,103 +4,32 @@
  * file skips with a visible message when chromium is missing; in CI it fails instead.
  * Screenshots of the main pages at 1024×768 and 390×844 go to test-results/console/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../../src/server/app.js';
-import { createAccount } from '../../src/server/plugins/accounts.js';
-import { sqliteKind, type TestStore } from '../helpers/stores.js';
-
-const CHROMIUM = process.env.SEATKEEPER_CHROMIUM ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = join(ROOT, 'test-results', 'console');
-const PASSWORD = 'correct horse battery';
-const haveChromium = existsSync(CHROMIUM);
-
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing and CI needs it for the console tests (apt-get install -y chromium)`);
-  process.stderr.write(`\n⚠ ${CHROMIUM} not found: the web console browser tests are SKIPPED (apt-get install -y chromium).\n\n`);
-}
-
-/** Builds console/dist when it is missing or older than a console source file. */
-function ensureConsoleBuilt(): void {
-  const index = join(ROOT, 'console', 'dist', 'index.html');
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
-  const sources = Math.max(newest(join(ROOT, 'console', 'src')), statSync(join(ROOT, 'console', 'index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  execFileSync('npm', ['run', 'build', '-w', '@seatkeeper/console'], { cwd: ROOT, stdio: 'ignore' });
-}
+import { haveChromium, launchBrowser, logIn, PASSWORD, settled, shot, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './browser-harness.js';
 
 describe.skipIf(!haveChromium)('web console in a real browser', () => {
-  let ts: TestStore;
-  let app: App;
+  let server: ConsoleServer;
+  let chromium: ConsoleBrowser;
   let base: string;
-  let ticker: ReturnType<typeof setInterval>;
-  let browser: BrowserContext;
-  let userDataDir: string;
   let page: Page;
   let owner: string;
-
-  const api = async (method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-  const login = async (username: string) => (await api('POST', '/v1/auth/login', null, { account: 'acme', username, password: PASSWORD })).body.token as string;
+  const api: ConsoleServer['api'] = (...args) => server.api(...args);
+  const login = (username: string) => server.login(username);
   const gauge = (p: Page, product: string) => p.getByRole('meter', { name: `${product}: seats in use` });
-  const shot = async (p: Page, name: string) => {
-    const size = p.viewportSize();
-    await p.screenshot({ path: join(SHOTS, `${name}-${size?.width}x${size?.height}.png`), fullPage: true });
-  };
-  const logIn = async (p: Page, username: string) => {
-    await p.getByLabel('Account').fill('acme');
-    await p.getByLabel('Username').fill(username);
-    await p.getByLabel('Password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Log in' }).click();
-  };
 
   beforeAll(async () => {
-    ensureConsoleBuilt();
-    mkdirSync(SHOTS, { recursive: true });
-    ts = await sqliteKind.open();
-    app = await buildApp({ store: ts.store, config: { loginRateLimit: 1000 } });
-    await createAccount(app.ctx, 'acme', 'Europe/Berlin', { username: 'owner', password: PASSWORD });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    base = `http://127.0.0.1:${address.port}`;
-    ticker = setInterval(() => void app.ctx.service.tick().catch(() => undefined), 250);
-
-    owner = await login('owner');
+    server = await startConsoleServer();
+    ({ base, owner } = server);
     expect((await api('POST', '/v1/products', owner, { key: 'cad', name: 'CAD suite', seatModel: 'user-device' })).status).toBe(201);
     expect((await api('POST', '/v1/licenses', owner, { product: 'cad', seats: 2, name: 'Main' })).status).toBe(201);
-
-    userDataDir = mkdtempSync(join(tmpdir(), 'seatkeeper-chromium-'));
-    browser = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1024, height: 768 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.setDefaultTimeout(10_000);
+    chromium = await launchBrowser();
+    page = chromium.page;
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    clearInterval(ticker);
-    await app?.close();
-    await ts?.drop();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await chromium?.close();
+    await server?.close();
   });
 
   it('logs in and shows each product as a gauge of seats in use of capacity', async () => {
@@ -208,7 +137,7 @@ describe.skipIf(!haveChromium)('web console in a real browser', () => {
     const manage = new URL(refused.body.manageUrl, base);
 
     // On a phone-sized tab: the login and the own-leases view must work there too.
-    const tab = await browser.newPage();
+    const tab = await chromium.browser.newPage();
     await tab.setViewportSize({ width: 390, height: 844 });
     try {
       await tab.goto(`${base}${manage.pathname}${manage.hash}`);
@@ -300,10 +229,7 @@ describe.skipIf(!haveChromium)('web console in a real browser', () => {
       ] as const) {
         await page.goto(`${base}/console/${hash}`);
         await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-        // The admin stream keeps a request open, so "network idle" never comes: wait for
-        // the loading notes to go instead.
-        await page.locator('.loading').first().waitFor({ state: 'detached' });
-        await page.waitForTimeout(200);
+        await settled(page);
         expect(await page.getByRole('alert').count(), `${hash} shows an error`).toBe(0);
         await shot(page, name);
       }
