@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveChromium, launchBrowser, logIn, settled, shot, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './browser-harness.js';
+import { haveChromium, launchBrowser, logIn, shootPages, shot, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './browser-harness.js';
 
 describe.skipIf(!haveChromium)('web console: alerts, webhooks, devices, quotas and soft licenses', () => {
   let server: ConsoleServer;
@@ -39,7 +39,7 @@ describe.skipIf(!haveChromium)('web console: alerts, webhooks, devices, quotas a
           await page.waitForTimeout(300);
           return log.locator('tbody').textContent();
         },
-        { timeout: 15_000, intervals: [200] },
+        { timeout: 15_000, interval: 200 },
       )
       .toContain(text);
 
@@ -332,24 +332,15 @@ describe.skipIf(!haveChromium)('web console: alerts, webhooks, devices, quotas a
   });
 
   it('screenshots of the new screens at 1024×768 and 390×844', async () => {
-    for (const size of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
-      await page.setViewportSize(size);
-      for (const [hash, heading, name] of [
-        ['#/alerts', 'Alerts', 'alerts'],
-        ['#/alerts/rules', 'Alerts', 'alert-rules'],
-        ['#/alerts/deliveries', 'Alerts', 'alert-emails'],
-        [`#/setup/webhooks?log=${webhookId}`, 'Set-up', 'webhooks'],
-        ['#/devices', 'Devices', 'devices'],
-        ['#/setup/products', 'Set-up', 'setup-products-quota'],
-        ['#/setup/licenses', 'Set-up', 'setup-licenses-soft'],
-        ['#/usage', 'Usage', 'usage-metered'],
-      ] as const) {
-        await go(hash, heading);
-        await settled(page);
-        expect(await page.getByRole('alert').count(), `${hash} shows an error`).toBe(0);
-        await shot(page, name);
-      }
-    }
-    await page.setViewportSize({ width: 1024, height: 768 });
+    await shootPages(page, base, [
+      ['#/alerts', 'Alerts', 'alerts'],
+      ['#/alerts/rules', 'Alerts', 'alert-rules'],
+      ['#/alerts/deliveries', 'Alerts', 'alert-emails'],
+      [`#/setup/webhooks?log=${webhookId}`, 'Set-up', 'webhooks'],
+      ['#/devices', 'Devices', 'devices'],
+      ['#/setup/products', 'Set-up', 'setup-products-quota'],
+      ['#/setup/licenses', 'Set-up', 'setup-licenses-soft'],
+      ['#/usage', 'Usage', 'usage-metered'],
+    ]);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { buildApp, type App } from '../../src/server/app.js';
 import type { Clock } from '../../src/server/deps.js';
 import { createAccount } from '../../src/server/plugins/accounts.js';
@@ -130,4 +131,22 @@ export async function logIn(p: Page, username: string): Promise<void> {
 export async function settled(p: Page): Promise<void> {
   await p.locator('.loading').first().waitFor({ state: 'detached' });
   await p.waitForTimeout(200);
+}
+
+/**
+ * Screenshots of console pages (`[hash, h1 heading, name]`) at 1024×768 and 390×844, each
+ * checked to show no error; the viewport is 1024×768 again afterwards.
+ */
+export async function shootPages(p: Page, base: string, pages: ReadonlyArray<readonly [string, string, string]>): Promise<void> {
+  for (const size of [{ width: 1024, height: 768 }, { width: 390, height: 844 }]) {
+    await p.setViewportSize(size);
+    for (const [hash, heading, name] of pages) {
+      await p.goto(`${base}/console/${hash}`);
+      await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await settled(p);
+      expect(await p.getByRole('alert').count(), `${hash} shows an error`).toBe(0);
+      await shot(p, name);
+    }
+  }
+  await p.setViewportSize({ width: 1024, height: 768 });
 }
