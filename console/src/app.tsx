@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api } from './api.js';
 import { ConsoleContext, type ConsoleCtx } from './context.js';
-import { alertIdsAfter, LiveFeed, type LiveMode } from './live.js';
-import { POLL_MS } from './hooks.js';
+import { LiveFeed, type LiveMode } from './live.js';
+import { POLL_MS, useAlertEvents } from './hooks.js';
 import { formatHash, parseHash, section, type Route } from './route.js';
 import { clearLogin, isAdminRole, loadLogin, saveLogin, type Login } from './session.js';
 import type { Alert, Page, Settings } from './types.js';
@@ -173,17 +173,11 @@ function useUnseenAlerts(api: Api, feed: LiveFeed, enabled: boolean, onAlertsPag
       return s.size ? new Set() : s;
     });
   }, [onAlertsPage]);
-  useEffect(
-    () =>
-      feed.onEvent((m) => {
-        if (m.event !== 'alert' || baseline.current === null) return;
-        const ids = alertIdsAfter(m.data, baseline.current);
-        if (here.current) {
-          for (const id of ids) if (id > (baseline.current ?? '')) baseline.current = id;
-        } else if (ids.length) setUnseen((s) => new Set([...s, ...ids]));
-      }),
-    [feed],
-  );
+  useAlertEvents(feed, baseline, (ids) => {
+    if (here.current) {
+      for (const id of ids) if (id > (baseline.current ?? '')) baseline.current = id;
+    } else if (ids.length) setUnseen((s) => new Set([...s, ...ids]));
+  });
   return unseen.size;
 }
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { useConsole } from './context.js';
 import { licenseName, shortId } from './format.js';
+import { alertIdsAfter, type LiveFeed } from './live.js';
 import type { License, Product } from './types.js';
 
 /** How often pages poll when the server has no admin event stream (or the caller may not read it). */
@@ -124,4 +125,20 @@ export function useCatalog(deps: unknown[] = []): Loaded<Catalog> & { productNam
     return l ? licenseName(l) : shortId(id);
   };
   return { ...loaded, productName, licenseLabel };
+}
+
+/**
+ * Calls `onNew` with the ids of the alerts of each `alert` event of the admin stream that are
+ * newer than `baseline.current` (nothing until that is known: a stream replays old events).
+ */
+export function useAlertEvents(feed: LiveFeed, baseline: { current: string | null }, onNew: (ids: string[]) => void): void {
+  const fn = useRef(onNew);
+  fn.current = onNew;
+  useEffect(
+    () =>
+      feed.onEvent((m) => {
+        if (m.event === 'alert' && baseline.current !== null) fn.current(alertIdsAfter(m.data, baseline.current));
+      }),
+    [feed, baseline],
+  );
 }

@@ -3,7 +3,7 @@ import { useConsole } from '../context.js';
 import { useLoad, useNow } from '../hooks.js';
 import { ago, countdown, dateTime } from '../format.js';
 import type { Delivery } from '../types.js';
-import { Section } from './resource.js';
+import { listState, Section } from './resource.js';
 import { DataTable, type Column } from './table.js';
 
 const STATUS_CLASS = { delivered: 'st-active', pending: 'st-paused', failed: 'st-failed' } as const;
@@ -45,9 +45,7 @@ export function DeliveryLog({ path, title, emptyText, intro }: { path: string; t
         </button>
       }
       above={intro}
-      error={list.error}
-      loading={list.loading && !list.data}
-      empty={(list.data?.items ?? []).length === 0}
+      {...listState(list, list.data?.items)}
       emptyText={emptyText}
     >
       <DataTable rows={list.data?.items ?? []} columns={columns} rowKey={(d) => d.id} caption={title} rowCards attrs={(d) => ({ 'data-delivery-status': d.status })} />

@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { Empty, Loading, ProblemBox } from './ui.js';
 
 /** One column of a DataTable: its heading and how a row fills its cell. */
 export interface Column<T> {
@@ -12,16 +13,10 @@ export interface Column<T> {
   class?: string;
 }
 
-/**
- * A plain table from column definitions, so pages say what they show, not how a table is
- * marked up. `inline` swaps a row for one full-width cell (an edit form), `below` adds one
- * under it (a detail), `attrs` sets data attributes the tests find rows by, `rowCards`
- * shows each row as a card of "label value" pairs on phones.
- */
-export function DataTable<T>(props: {
+export interface TableProps<T> {
   rows: readonly T[];
   columns: ReadonlyArray<Column<T>>;
-  rowKey: (row: T) => string;
+  rowKey: (row: T, index: number) => string;
   caption?: string;
   inline?: (row: T) => ComponentChildren | null;
   below?: (row: T) => ComponentChildren | null;
@@ -29,7 +24,15 @@ export function DataTable<T>(props: {
   rowClass?: (row: T) => string;
   /** On phones, one card of "label value" pairs per row instead of columns. */
   rowCards?: boolean;
-}) {
+}
+
+/**
+ * A plain table from column definitions, so pages say what they show, not how a table is
+ * marked up. `inline` swaps a row for one full-width cell (an edit form), `below` adds one
+ * under it (a detail), `attrs` sets data attributes the tests find rows by, `rowCards`
+ * shows each row as a card of "label value" pairs on phones.
+ */
+export function DataTable<T>(props: TableProps<T>) {
   const { rows, columns } = props;
   const cls = (c: Column<T>) => [c.opt && 'opt', c.actions && 'actions', c.class].filter(Boolean).join(' ') || undefined;
   const full = (key: string, content: ComponentChildren) => (
@@ -52,8 +55,8 @@ export function DataTable<T>(props: {
         </tr>
       </thead>
       <tbody>
-        {rows.flatMap((r) => {
-          const key = props.rowKey(r);
+        {rows.flatMap((r, i) => {
+          const key = props.rowKey(r, i);
           const replaced = props.inline?.(r);
           if (replaced) return [full(key, replaced)];
           const extra = props.below?.(r);
@@ -70,5 +73,28 @@ export function DataTable<T>(props: {
         })}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * A loaded list shown as a table: the load's problem, a loading note, an empty state, or
+ * the rows (with `more` below them). The reports are built of these.
+ */
+export function LoadedTable<T>(
+  props: Omit<TableProps<T>, 'rows'> & { rows: readonly T[] | undefined; error: unknown; what?: string; loading: boolean; empty: ComponentChildren; more?: ComponentChildren },
+) {
+  const { rows, error, what, loading, empty, more, ...table } = props;
+  return (
+    <>
+      <ProblemBox error={error} what={what} />
+      {loading && !rows && <Loading />}
+      {rows && rows.length === 0 && <Empty>{empty}</Empty>}
+      {rows && rows.length > 0 && (
+        <div class="table-wrap">
+          <DataTable<T> rows={rows} {...table} />
+          {more}
+        </div>
+      )}
+    </>
   );
 }

@@ -74,11 +74,11 @@ interface InputProps {
   autoFocus?: boolean;
 }
 
-export function TextField(props: { label: string; value: string; onInput: (v: string) => void; hint?: string } & InputProps) {
-  const { label, value, onInput, hint, ...rest } = props;
+export function TextField(props: { label: string; value: string; onInput: (v: string) => void; hint?: string; wide?: boolean } & InputProps) {
+  const { label, value, onInput, hint, wide, ...rest } = props;
   const id = useId();
   return (
-    <div class="field">
+    <div class={wide ? 'field wide' : 'field'}>
       <label for={id}>{label}</label>
       <input id={id} value={value} onInput={(e) => onInput(e.currentTarget.value)} aria-describedby={hint ? `${id}-hint` : undefined} {...rest} />
       {hint && (

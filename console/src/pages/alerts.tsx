@@ -1,10 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useConsole } from '../context.js';
-import { alertIdsAfter } from '../live.js';
-import { useCatalog, useLoad } from '../hooks.js';
+import { useAlertEvents, useCatalog, useLoad } from '../hooks.js';
 import { dateTime, parseNumbers, pct } from '../format.js';
 import { Checkbox, Notice, PageHead, ProblemBox, TextField, Loading, useAction, useTabs } from '../components/ui.js';
-import { FormCard, Section } from '../components/resource.js';
+import { FormCard, listState, Section } from '../components/resource.js';
 import { DataTable, type Column } from '../components/table.js';
 import { DeliveryLog } from '../components/deliveries.js';
 import type { Alert, AlertKind, AlertRule, Settings } from '../types.js';
@@ -64,16 +63,10 @@ function FiredAlerts({ version }: { version: number }) {
   const [fresh, setFresh] = useState<ReadonlySet<string>>(new Set());
   const baseline = useRef<string | null>(null);
   if (baseline.current === null && list.data) baseline.current = list.data.items.reduce((max, a) => (a.id > max ? a.id : max), '');
-  useEffect(
-    () =>
-      feed.onEvent((m) => {
-        if (m.event !== 'alert' || baseline.current === null) return;
-        const ids = alertIdsAfter(m.data, baseline.current);
-        if (ids.length) setFresh((s) => new Set([...s, ...ids]));
-        void catalog.reload();
-      }),
-    [feed],
-  );
+  useAlertEvents(feed, baseline, (ids) => {
+    if (ids.length) setFresh((s) => new Set([...s, ...ids]));
+    void catalog.reload();
+  });
   const columns: Column<Alert>[] = [
     {
       head: 'When',
@@ -100,9 +93,7 @@ function FiredAlerts({ version }: { version: number }) {
   return (
     <Section
       title="Fired alerts"
-      error={list.error}
-      loading={list.loading && !list.data}
-      empty={(list.data?.items ?? []).length === 0}
+      {...listState(list, list.data?.items)}
       emptyText="No alert has fired. Each threshold of a rule fires once when it is crossed, and again only after the value has fallen below it."
     >
       <DataTable rows={list.data?.items ?? []} columns={columns} rowKey={(a) => a.id} caption="Fired alerts, newest first" rowCards attrs={(a) => ({ 'data-alert-id': a.id })} rowClass={(a) => (fresh.has(a.id) ? 'fresh' : '')} />

@@ -3,7 +3,7 @@ import { useCatalog, useLoad, useNow } from '../hooks.js';
 import { ago, dateTime, duration } from '../format.js';
 import { Gauge } from '../components/gauge.js';
 import { Empty, Loading, PageHead, ProblemBox, Select } from '../components/ui.js';
-import { Section } from '../components/resource.js';
+import { listState, Section } from '../components/resource.js';
 import { DataTable, type Column } from '../components/table.js';
 import type { DeviceActivation } from '../types.js';
 
@@ -56,9 +56,7 @@ export function DevicesPage() {
           </div>
           <Section
             title={`Activated devices of ${chosen.name || key}`}
-            error={devices.error}
-            loading={devices.loading && !devices.data}
-            empty={active === 0}
+            {...listState(devices, devices.data?.items)}
             emptyText="No device holds a seat of this product right now."
           >
             <DataTable rows={devices.data?.items ?? []} columns={columns} rowKey={(d) => d.device} caption="Activated devices" rowCards attrs={(d) => ({ 'data-device': d.device })} />

@@ -5,6 +5,7 @@ import { useLoad } from '../hooks.js';
 import { dateTime, dayToIso, duration, rangeFor, shortId, type RangePreset } from '../format.js';
 import { LineChart } from '../components/chart.js';
 import { Empty, Loading, NotAvailable, PageHead, ProblemBox, Select, TextField, useAction, useTabs } from '../components/ui.js';
+import { LoadedTable } from '../components/table.js';
 import type { ActiveLogin, AuditEntry, Denial, Lease, MaxReached, Usage, UsagePoint, User } from '../types.js';
 
 const TABS = [
@@ -57,6 +58,15 @@ function useRange() {
   return { from: dayToIso(from), to: dayToIso(to, true), fields };
 }
 
+/** A history report filtered by product and day range, following the event stream. */
+function useHistory<T>(path: string) {
+  const { api } = useConsole();
+  const [product, setProduct] = useState('');
+  const range = useRange();
+  const loaded = useLoad(() => api.all<T>(path, { product, from: range.from, to: range.to }, 5), [product, range.from, range.to], true);
+  return { product, setProduct, range, ...loaded };
+}
+
 function UsageOverTime({ products }: { products: string[] }) {
   const { api, timeZone } = useConsole();
   const [preset, setPreset] = useState<RangePreset>('day');
@@ -100,14 +110,8 @@ function UsageOverTime({ products }: { products: string[] }) {
 }
 
 function Denials({ products, userName }: { products: string[]; userName: (id: string | null) => string }) {
-  const { api, timeZone } = useConsole();
-  const [product, setProduct] = useState('');
-  const range = useRange();
-  const { data, error, loading } = useLoad(
-    () => api.all<Denial>('/v1/reports/denials', { product, from: range.from, to: range.to }, 5),
-    [product, range.from, range.to],
-    true,
-  );
+  const { timeZone } = useConsole();
+  const { product, setProduct, range, data, error, loading } = useHistory<Denial>('/v1/reports/denials');
   return (
     <section aria-label="Denials">
       <p class="muted">Every refused request: who, which device, and why (no seat, personal limit, endpoint disabled).</p>
@@ -115,51 +119,29 @@ function Denials({ products, userName }: { products: string[]; userName: (id: st
         <Select label="Product" value={product} onChange={setProduct} options={productOptions(products)} />
         {range.fields}
       </form>
-      <ProblemBox error={error} what="Denials" />
-      {loading && !data && <Loading />}
-      {data && data.items.length === 0 && <Empty>No refusals in this period. Every request got a seat.</Empty>}
-      {data && data.items.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Product</th>
-                <th scope="col">User</th>
-                <th scope="col">Device</th>
-                <th scope="col">Code</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((d, i) => (
-                <tr key={`${d.at}-${i}`}>
-                  <td>{dateTime(d.at, timeZone)}</td>
-                  <td>{d.product}</td>
-                  <td>{userName(d.user)}</td>
-                  <td class="mono">{d.device ?? '—'}</td>
-                  <td>
-                    <code>{d.code}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {data.more && <p class="muted small">Showing the first {data.items.length}; narrow the dates to see the rest.</p>}
-        </div>
-      )}
+      <LoadedTable
+        rows={data?.items}
+        error={error}
+        what="Denials"
+        loading={loading}
+        empty="No refusals in this period. Every request got a seat."
+        rowKey={(d, i) => `${d.at}-${i}`}
+        columns={[
+          { head: 'When', cell: (d) => dateTime(d.at, timeZone) },
+          { head: 'Product', cell: (d) => d.product },
+          { head: 'User', cell: (d) => userName(d.user) },
+          { head: 'Device', cell: (d) => d.device ?? '—', class: 'mono' },
+          { head: 'Code', cell: (d) => <code>{d.code}</code> },
+        ]}
+        more={data?.more && <p class="muted small">Showing the first {data.items.length}; narrow the dates to see the rest.</p>}
+      />
     </section>
   );
 }
 
 function MaxReachedReport({ products }: { products: string[] }) {
-  const { api, timeZone } = useConsole();
-  const [product, setProduct] = useState('');
-  const range = useRange();
-  const { data, error, loading } = useLoad(
-    () => api.all<MaxReached>('/v1/reports/max-reached', { product, from: range.from, to: range.to }, 5),
-    [product, range.from, range.to],
-    true,
-  );
+  const { timeZone } = useConsole();
+  const { product, setProduct, range, data, error, loading } = useHistory<MaxReached>('/v1/reports/max-reached');
   return (
     <section aria-label="Max reached">
       <p class="muted">Intervals during which a product had no free seat.</p>
@@ -167,33 +149,20 @@ function MaxReachedReport({ products }: { products: string[] }) {
         <Select label="Product" value={product} onChange={setProduct} options={productOptions(products)} />
         {range.fields}
       </form>
-      <ProblemBox error={error} what="Max reached" />
-      {loading && !data && <Loading />}
-      {data && data.items.length === 0 && <Empty>No product was at full capacity in this period.</Empty>}
-      {data && data.items.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">Full from</th>
-                <th scope="col">Until</th>
-                <th scope="col">For</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((m, i) => (
-                <tr key={`${m.product}-${m.from}-${i}`}>
-                  <td>{m.product}</td>
-                  <td>{dateTime(m.from, timeZone)}</td>
-                  <td>{m.to ? dateTime(m.to, timeZone) : <strong class="warn-text">still full</strong>}</td>
-                  <td>{duration(((m.to ? Date.parse(m.to) : Date.now()) - Date.parse(m.from)) / 1000)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <LoadedTable
+        rows={data?.items}
+        error={error}
+        what="Max reached"
+        loading={loading}
+        empty="No product was at full capacity in this period."
+        rowKey={(m, i) => `${m.product}-${m.from}-${i}`}
+        columns={[
+          { head: 'Product', cell: (m) => m.product },
+          { head: 'Full from', cell: (m) => dateTime(m.from, timeZone) },
+          { head: 'Until', cell: (m) => (m.to ? dateTime(m.to, timeZone) : <strong class="warn-text">still full</strong>) },
+          { head: 'For', cell: (m) => duration(((m.to ? Date.parse(m.to) : Date.now()) - Date.parse(m.from)) / 1000) },
+        ]}
+      />
     </section>
   );
 }
@@ -229,41 +198,23 @@ function Sessions({ userName }: { userName: (id: string | null) => string }) {
         </div>
       </form>
       <ProblemBox error={csv.error} what="CSV export" />
-      <ProblemBox error={error} />
-      {loading && !data && <Loading />}
-      {data && data.items.length === 0 && <Empty>No leases in this period.</Empty>}
-      {data && data.items.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col">User</th>
-                <th scope="col">Device</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Started</th>
-                <th scope="col">Ended</th>
-                <th scope="col" class="opt">Length</th>
-                <th scope="col">Why</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((l) => (
-                <tr key={l.id}>
-                  <td>{l.product}</td>
-                  <td>{userName(l.user)}</td>
-                  <td class="mono">{l.device ?? '—'}</td>
-                  <td>{l.kind}</td>
-                  <td>{dateTime(l.startedAt, timeZone)}</td>
-                  <td>{l.endedAt ? dateTime(l.endedAt, timeZone) : <span class="badge st-active">live</span>}</td>
-                  <td class="opt">{l.durationSeconds === undefined ? '—' : duration(l.durationSeconds)}</td>
-                  <td>{l.endReason ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <LoadedTable
+        rows={data?.items}
+        error={error}
+        loading={loading}
+        empty="No leases in this period."
+        rowKey={(l) => l.id}
+        columns={[
+          { head: 'Product', cell: (l) => l.product },
+          { head: 'User', cell: (l) => userName(l.user) },
+          { head: 'Device', cell: (l) => l.device ?? '—', class: 'mono' },
+          { head: 'Kind', cell: (l) => l.kind },
+          { head: 'Started', cell: (l) => dateTime(l.startedAt, timeZone) },
+          { head: 'Ended', cell: (l) => (l.endedAt ? dateTime(l.endedAt, timeZone) : <span class="badge st-active">live</span>) },
+          { head: 'Length', cell: (l) => (l.durationSeconds === undefined ? '—' : duration(l.durationSeconds)), opt: true },
+          { head: 'Why', cell: (l) => l.endReason ?? '—' },
+        ]}
+      />
     </section>
   );
 }
@@ -281,35 +232,20 @@ function ActiveLogins({ userName }: { userName: (id: string | null) => string })
   if (isMissingRoute(error)) return <NotAvailable what="Active logins" detail={(error as Error).message} />;
   return (
     <section aria-label="Active logins">
-      <ProblemBox error={error} />
-      {loading && !data && <Loading />}
-      {data && data.length === 0 && <Empty>Nobody is logged in right now.</Empty>}
-      {data && data.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Device</th>
-                <th scope="col">Product</th>
-                <th scope="col">Since</th>
-                <th scope="col">Sessions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map((a, i) => (
-                <tr key={`${a.user}-${a.device}-${a.product}-${i}`}>
-                  <td>{a.username ?? userName(a.user)}</td>
-                  <td class="mono">{a.device ?? '—'}</td>
-                  <td>{a.product}</td>
-                  <td>{dateTime(a.since, timeZone)}</td>
-                  <td>{a.sessions}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <LoadedTable
+        rows={data}
+        error={error}
+        loading={loading}
+        empty="Nobody is logged in right now."
+        rowKey={(a, i) => `${a.user}-${a.device}-${a.product}-${i}`}
+        columns={[
+          { head: 'User', cell: (a) => a.username ?? userName(a.user) },
+          { head: 'Device', cell: (a) => a.device ?? '—', class: 'mono' },
+          { head: 'Product', cell: (a) => a.product },
+          { head: 'Since', cell: (a) => dateTime(a.since, timeZone) },
+          { head: 'Sessions', cell: (a) => a.sessions },
+        ]}
+      />
     </section>
   );
 }
@@ -323,37 +259,20 @@ function Audit({ userName }: { userName: (id: string | null) => string }) {
   return (
     <section aria-label="Audit log">
       <p class="muted">Administrative changes, newest first.</p>
-      <ProblemBox error={error} />
-      {loading && !data && <Loading />}
-      {data && data.items.length === 0 && <Empty>No administrative changes recorded yet.</Empty>}
-      {data && data.items.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col" class="opt">Target</th>
-                <th scope="col" class="opt">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((a, i) => (
-                <tr key={`${a.at}-${i}`}>
-                  <td>{dateTime(a.at, timeZone)}</td>
-                  <td>{actor(a.actor)}</td>
-                  <td>
-                    <code>{a.action}</code>
-                  </td>
-                  <td class="opt mono">{a.target ?? '—'}</td>
-                  <td class="opt mono small">{Object.keys(a.detail).length ? JSON.stringify(a.detail) : ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <LoadedTable
+        rows={data?.items}
+        error={error}
+        loading={loading}
+        empty="No administrative changes recorded yet."
+        rowKey={(a, i) => `${a.at}-${i}`}
+        columns={[
+          { head: 'When', cell: (a) => dateTime(a.at, timeZone) },
+          { head: 'Who', cell: (a) => actor(a.actor) },
+          { head: 'What', cell: (a) => <code>{a.action}</code> },
+          { head: 'Target', cell: (a) => a.target ?? '—', opt: true, class: 'mono' },
+          { head: 'Detail', cell: (a) => (Object.keys(a.detail).length ? JSON.stringify(a.detail) : ''), opt: true, class: 'mono small' },
+        ]}
+      />
     </section>
   );
 }

@@ -90,8 +90,16 @@ export function SettingsTab() {
           <Select label="Members may end" value={f.control} onChange={set('control')} options={SCOPES} hint="Never more than view" />
           <Checkbox label="Pay-per-use enabled" checked={f.ppuEnabled} onChange={set('ppuEnabled')} hint="When every seat is taken, bill minutes instead of refusing" />
           <TextField label="Low balance warning (min)" type="number" min={0} value={f.lowThreshold} onInput={set('lowThreshold')} />
-          <TextField label="Alert recipients" value={f.alertRecipients} onInput={set('alertRecipients')} placeholder="ops@example.org;it@example.org" hint="E-mail addresses, separated by semicolons" />
-          <TextField label="Alert check interval (s)" type="number" min={10} value={f.alertCheckInterval} onInput={set('alertCheckInterval')} />
+          <TextField label="Alert recipients" wide value={f.alertRecipients} onInput={set('alertRecipients')} placeholder="ops@example.org;it@example.org" hint="E-mail addresses, separated by semicolons" />
+          <TextField
+            label="Alert check interval (s)"
+            type="number"
+            min={10}
+            max={86_400}
+            value={f.alertCheckInterval}
+            onInput={set('alertCheckInterval')}
+            hint="How often alert rules are checked (Alerts → Check now runs one at once)"
+          />
         </div>
         <ProblemBox error={save.error} />
         {saved && <Notice onClose={() => setSaved(false)}>Settings saved.</Notice>}

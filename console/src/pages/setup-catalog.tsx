@@ -3,9 +3,9 @@ import { useConsole } from '../context.js';
 import { useLoad } from '../hooks.js';
 import { dateTime, duration, quotaLimit, splitList } from '../format.js';
 import { Bar } from '../components/gauge.js';
-import { Checkbox, Select, TextField, useAction } from '../components/ui.js';
+import { Checkbox, Select, TextField } from '../components/ui.js';
 import type { License, Product, SeatModel, SoftException, Team } from '../types.js';
-import { FormCard, Section, useConfirmed, useDelete } from '../components/resource.js';
+import { EditDelete, FormCard, Section, listState, useConfirmed, useDelete, useFields, useInlineEdit } from '../components/resource.js';
 import { DataTable, type Column } from '../components/table.js';
 
 const SEAT_MODELS = [
@@ -37,7 +37,7 @@ export function ProductsTab() {
   const list = useLoad(() => api.all<Product>('/v1/products').then((r) => r.items), []);
   const del = useDelete(list.reload);
   const reset = useConfirmed(list.reload);
-  const [editing, setEditing] = useState<string | null>(null);
+  const edit = useInlineEdit(list.reload);
   const columns: Column<Product>[] = [
     { head: 'Key', cell: (p) => p.key, class: 'mono' },
     { head: 'Name', cell: (p) => p.name },
@@ -50,9 +50,6 @@ export function ProductsTab() {
       actions: true,
       cell: (p) => (
         <>
-          <button type="button" onClick={() => setEditing(p.id)} aria-label={`Edit product ${p.key}`}>
-            Edit
-          </button>
           {p.quota && (
             <button
               type="button"
@@ -63,9 +60,7 @@ export function ProductsTab() {
               Reset quota
             </button>
           )}
-          <button type="button" class="danger" onClick={() => void del.remove(`/v1/products/${p.id}`, `Delete product ${p.key} with its licenses and endpoints?`)} aria-label={`Delete product ${p.key}`}>
-            Delete
-          </button>
+          <EditDelete what={`product ${p.key}`} onEdit={() => edit.start(p.id)} onDelete={() => void del.remove(`/v1/products/${p.id}`, `Delete product ${p.key} with its licenses and endpoints?`)} />
         </>
       ),
     },
@@ -75,9 +70,7 @@ export function ProductsTab() {
       title="Products"
       newLabel="New product"
       form={(close) => <ProductForm onDone={() => void list.reload().then(close)} onCancel={close} />}
-      error={list.error ?? del.error ?? reset.error}
-      loading={list.loading && !list.data}
-      empty={(list.data ?? []).length === 0}
+      {...listState(list, list.data, del.error, reset.error)}
       emptyText="No products yet. A product is what is licensed (an app, a display, an SDK); its seat model says what one seat is."
     >
       <DataTable
@@ -86,7 +79,7 @@ export function ProductsTab() {
         rowKey={(p) => p.id}
         rowCards
         attrs={(p) => ({ 'data-product-key': p.key })}
-        inline={(p) => editing === p.id && <ProductForm product={p} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />}
+        inline={(p) => edit.form(p.id, (onDone, onCancel) => <ProductForm product={p} onDone={onDone} onCancel={onCancel} />)}
       />
     </Section>
   );
@@ -110,7 +103,7 @@ function QuotaUse({ product, used, quota }: { product: string; used: number; quo
 
 function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone: () => void; onCancel: () => void }) {
   const { api } = useConsole();
-  const [f, setF] = useState({
+  const { f, setF, set, busy, error, run } = useFields({
     key: product?.key ?? '',
     name: product?.name ?? '',
     seatModel: (product?.seatModel ?? 'session') as SeatModel,
@@ -125,8 +118,6 @@ function ProductForm({ product, onDone, onCancel }: { product?: Product; onDone:
     quotaUnits: product?.quota ? String(product.quota.units) : '',
     quotaOverage: String(product?.quota?.overage ?? 5),
   });
-  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
-  const { busy, error, run } = useAction();
   const submit = async () => {
     const ok = await run(async () => {
       const body = {
@@ -195,7 +186,7 @@ export function LicensesTab() {
   );
   const del = useDelete(list.reload);
   const reset = useConfirmed(list.reload);
-  const [editing, setEditing] = useState<string | null>(null);
+  const edit = useInlineEdit(list.reload);
   const windows = route.query.exceptions;
   const teamName = (id: string | null) => (id === null ? 'anyone' : (list.data?.teams.find((t) => t.id === id)?.name ?? id));
   const noProducts = list.data !== undefined && list.data.products.length === 0;
@@ -263,17 +254,11 @@ export function LicensesTab() {
               Reset exceptions
             </button>
           )}
-          <button type="button" onClick={() => setEditing(l.id)} aria-label={`Edit license ${label(l)}`}>
-            Edit
-          </button>
-          <button
-            type="button"
-            class="danger"
-            onClick={() => void del.remove(`/v1/licenses/${l.id}`, `Delete this license of ${l.product}? Its ${l.inUse} lease(s) end at once (license-ended).`)}
-            aria-label={`Delete license ${label(l)}`}
-          >
-            Delete
-          </button>
+          <EditDelete
+            what={`license ${label(l)}`}
+            onEdit={() => edit.start(l.id)}
+            onDelete={() => void del.remove(`/v1/licenses/${l.id}`, `Delete this license of ${l.product}? Its ${l.inUse} lease(s) end at once (license-ended).`)}
+          />
         </>
       ),
     },
@@ -283,9 +268,7 @@ export function LicensesTab() {
       title="Licenses"
       newLabel="New license"
       form={noProducts ? undefined : (close) => <LicenseForm products={list.data?.products ?? []} teams={list.data?.teams ?? []} onDone={() => void list.reload().then(close)} onCancel={close} />}
-      error={list.error ?? del.error ?? reset.error}
-      loading={list.loading && !list.data}
-      empty={(list.data?.licenses ?? []).length === 0}
+      {...listState(list, list.data?.licenses, del.error, reset.error)}
       emptyText={noProducts ? 'Create a product first; a license gives it seats.' : 'No licenses yet. A license is a block of seats of one product, as bought.'}
     >
       <DataTable
@@ -296,9 +279,7 @@ export function LicensesTab() {
         attrs={(l) => ({ 'data-license-id': l.id })}
         rowClass={(l) => (l.suspended ? 'suspended' : '')}
         inline={(l) =>
-          editing === l.id && (
-            <LicenseForm license={l} products={list.data?.products ?? []} teams={list.data?.teams ?? []} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />
-          )
+          edit.form(l.id, (onDone, onCancel) => <LicenseForm license={l} products={list.data?.products ?? []} teams={list.data?.teams ?? []} onDone={onDone} onCancel={onCancel} />)
         }
         below={(l) => windows === l.id && <ExceptionWindows license={l} />}
       />
@@ -322,9 +303,7 @@ function ExceptionWindows({ license }: { license: License }) {
   return (
     <Section
       title={`Exception windows of ${license.name ?? `this license of ${license.product}`}`}
-      error={list.error}
-      loading={list.loading && !list.data}
-      empty={(list.data ?? []).length === 0}
+      {...listState(list, list.data)}
       emptyText={`No window of ${duration(license.window)} has had more active than ${license.seats} seat(s).`}
     >
       <DataTable rows={list.data ?? []} columns={columns} rowKey={(w) => w.from} caption="Exception windows, newest first" rowCards />
@@ -338,7 +317,7 @@ const isoOfDay = (day: string) => (day ? new Date(`${day}T00:00:00`).toISOString
 function LicenseForm(props: { license?: License; products: Product[]; teams: Team[]; onDone: () => void; onCancel: () => void }) {
   const { api } = useConsole();
   const l = props.license;
-  const [f, setF] = useState({
+  const { f, setF, set, busy, error, run } = useFields({
     product: l?.product ?? props.products[0]?.key ?? '',
     name: l?.name ?? '',
     seats: String(l?.seats ?? 1),
@@ -351,8 +330,6 @@ function LicenseForm(props: { license?: License; products: Product[]; teams: Tea
     window: String(l?.window ?? 180),
     exceptionQuota: l?.exceptionQuota == null ? '' : String(l.exceptionQuota),
   });
-  const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
-  const { busy, error, run } = useAction();
   const submit = async () => {
     const body = {
       name: f.name || null,

@@ -1,9 +1,8 @@
-import { useState } from 'preact/hooks';
 import { useConsole } from '../context.js';
 import { useLoad } from '../hooks.js';
 import { dateTime, splitList } from '../format.js';
-import { Checkbox, SecretOnce, TextField, useAction } from '../components/ui.js';
-import { FormCard, Section, useDelete } from '../components/resource.js';
+import { Checkbox, SecretOnce, TextField } from '../components/ui.js';
+import { EditDelete, FormCard, Section, listState, useCreateOnce, useDelete, useFields, useInlineEdit } from '../components/resource.js';
 import { DataTable, type Column } from '../components/table.js';
 import { DeliveryLog } from '../components/deliveries.js';
 import type { Webhook } from '../types.js';
@@ -16,8 +15,9 @@ export function WebhooksTab() {
   const { api, route, navigate, timeZone } = useConsole();
   const list = useLoad(() => api.all<Webhook>('/v1/webhooks').then((r) => r.items), []);
   const del = useDelete(list.reload);
-  const [editing, setEditing] = useState<string | null>(null);
-  const [created, setCreated] = useState<Webhook | null>(null);
+  const edit = useInlineEdit(list.reload);
+  const once = useCreateOnce<Webhook>(list.reload);
+  const created = once.created;
   const log = route.query.log;
   const showLog = (id: string | undefined) => navigate('/setup/webhooks', { log: id });
   const columns: Column<Webhook>[] = [
@@ -33,12 +33,7 @@ export function WebhooksTab() {
           <button type="button" aria-pressed={log === w.id} onClick={() => showLog(log === w.id ? undefined : w.id)} aria-label={`Deliveries to ${w.url}`}>
             Deliveries
           </button>
-          <button type="button" onClick={() => setEditing(w.id)} aria-label={`Edit webhook ${w.url}`}>
-            Edit
-          </button>
-          <button type="button" class="danger" onClick={() => void del.remove(`/v1/webhooks/${w.id}`, `Delete the webhook to ${w.url}? Its delivery log goes with it.`)} aria-label={`Delete webhook ${w.url}`}>
-            Delete
-          </button>
+          <EditDelete what={`webhook ${w.url}`} onEdit={() => edit.start(w.id)} onDelete={() => void del.remove(`/v1/webhooks/${w.id}`, `Delete the webhook to ${w.url}? Its delivery log goes with it.`)} />
         </>
       ),
     },
@@ -47,29 +42,18 @@ export function WebhooksTab() {
     <Section
       title="Webhooks"
       newLabel="New webhook"
-      form={(close) => (
-        <WebhookForm
-          onDone={(w) => {
-            setCreated(w);
-            close();
-            void list.reload();
-          }}
-          onCancel={close}
-        />
-      )}
+      form={once.form((onDone, onCancel) => <WebhookForm onDone={onDone} onCancel={onCancel} />)}
       above={
         created?.secret && (
           <SecretOnce
             title={`Webhook to ${created.url} created`}
             secret={created.secret}
             note="Copy the signing secret now: it is shown only this once. Your receiver recomputes each delivery's Seatkeeper-Signature (HMAC-SHA256) with it."
-            onClose={() => setCreated(null)}
+            onClose={once.clear}
           />
         )
       }
-      error={list.error ?? del.error}
-      loading={list.loading && !list.data}
-      empty={(list.data ?? []).length === 0}
+      {...listState(list, list.data, del.error)}
       emptyText="No webhooks. A webhook receives events (alerts, leases granted and ended, …) as signed POST requests, retried with backoff when it fails."
     >
       <DataTable
@@ -79,9 +63,7 @@ export function WebhooksTab() {
         caption="Webhooks"
         rowCards
         attrs={(w) => ({ 'data-webhook-id': w.id })}
-        inline={(w) =>
-          editing === w.id && <WebhookForm webhook={w} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />
-        }
+        inline={(w) => edit.form(w.id, (onDone, onCancel) => <WebhookForm webhook={w} onDone={onDone} onCancel={onCancel} />)}
         below={(w) =>
           log === w.id && <DeliveryLog path={`/v1/webhooks/${w.id}/deliveries`} title={`Deliveries to ${w.url}`} emptyText="Nothing has been sent to this webhook yet." />
         }
@@ -92,14 +74,13 @@ export function WebhooksTab() {
 
 function WebhookForm({ webhook, onDone, onCancel }: { webhook?: Webhook; onDone: (w: Webhook) => void; onCancel: () => void }) {
   const { api } = useConsole();
-  const [f, setF] = useState({
+  const { f, set, busy, error, run } = useFields({
     url: webhook?.url ?? '',
     all: webhook ? webhook.events.includes(ALL) : false,
     events: webhook && !webhook.events.includes(ALL) ? webhook.events.join(', ') : 'alert',
     secret: '',
     enabled: webhook?.enabled ?? true,
   });
-  const { busy, error, run } = useAction();
   const submit = async () => {
     const body = { url: f.url.trim(), events: f.all ? [ALL] : splitList(f.events), enabled: f.enabled };
     const w = await run(() => (webhook ? api.patch<Webhook>(`/v1/webhooks/${webhook.id}`, body) : api.post<Webhook>('/v1/webhooks', { ...body, ...(f.secret && { secret: f.secret }) })));
@@ -107,11 +88,11 @@ function WebhookForm({ webhook, onDone, onCancel }: { webhook?: Webhook; onDone:
   };
   return (
     <FormCard title={webhook ? `Edit webhook to ${webhook.url}` : 'New webhook'} submit={webhook ? 'Save' : 'Create webhook'} busy={busy} error={error} onSubmit={() => void submit()} onCancel={onCancel}>
-      <TextField label="URL" type="url" value={f.url} onInput={(v) => setF({ ...f, url: v })} required placeholder="https://example.org/seatkeeper" hint="Each event is POSTed here as JSON" />
-      <Checkbox label="All events" checked={f.all} onChange={(v) => setF({ ...f, all: v })} />
-      {!f.all && <TextField label="Events" value={f.events} onInput={(v) => setF({ ...f, events: v })} required hint="Comma-separated, e.g. alert, lease.granted, lease.ended, denial" />}
-      {!webhook && <TextField label="Signing secret" value={f.secret} onInput={(v) => setF({ ...f, secret: v })} autoComplete="off" hint="Empty: the server makes one" />}
-      <Checkbox label="Enabled" checked={f.enabled} onChange={(v) => setF({ ...f, enabled: v })} />
+      <TextField label="URL" type="url" wide value={f.url} onInput={set('url')} required placeholder="https://example.org/seatkeeper" hint="Each event is POSTed here as JSON" />
+      <Checkbox label="All events" checked={f.all} onChange={set('all')} />
+      {!f.all && <TextField label="Events" value={f.events} onInput={set('events')} required hint="Comma-separated, e.g. alert, lease.granted, lease.ended, denial" />}
+      {!webhook && <TextField label="Signing secret" value={f.secret} onInput={set('secret')} minLength={16} autoComplete="off" hint="At least 16 characters; empty: the server makes one" />}
+      <Checkbox label="Enabled" checked={f.enabled} onChange={set('enabled')} />
     </FormCard>
   );
 }

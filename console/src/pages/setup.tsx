@@ -3,7 +3,8 @@ import { useConsole } from '../context.js';
 import { useLoad } from '../hooks.js';
 import { dateTime } from '../format.js';
 import { PageHead, SecretOnce, Select, TextField, useAction, useTabs } from '../components/ui.js';
-import { FormCard, Section, useDelete } from '../components/resource.js';
+import { EditDelete, FormCard, Section, listState, useCreateOnce, useDelete, useInlineEdit } from '../components/resource.js';
+import { DataTable, type Column } from '../components/table.js';
 import type { ApiKey, Team } from '../types.js';
 import { LicensesTab, ProductsTab } from './setup-catalog.js';
 import { EndpointsTab, UsersTab } from './setup-people.js';
@@ -38,52 +39,34 @@ function TeamsTab() {
   const { api } = useConsole();
   const list = useLoad(() => api.all<Team>('/v1/teams').then((r) => r.items), []);
   const del = useDelete(list.reload);
-  const [editing, setEditing] = useState<string | null>(null);
+  const edit = useInlineEdit(list.reload);
+  const columns: Column<Team>[] = [
+    { head: 'Name', cell: (t) => t.name },
+    { head: 'Created', cell: (t) => dateTime(t.createdAt) },
+    {
+      head: 'Actions',
+      actions: true,
+      cell: (t) => (
+        <>
+          <EditDelete what={`team ${t.name}`} edit="Rename" onEdit={() => edit.start(t.id)} onDelete={() => void del.remove(`/v1/teams/${t.id}`, `Delete team ${t.name}?`)} />
+        </>
+      ),
+    },
+  ];
   return (
     <Section
       title="Teams"
       newLabel="New team"
       form={(close) => <TeamForm onDone={() => void list.reload().then(close)} onCancel={close} />}
-      error={list.error ?? del.error}
-      loading={list.loading && !list.data}
-      empty={(list.data ?? []).length === 0}
+      {...listState(list, list.data, del.error)}
       emptyText="No teams. A license assigned to a team may be used only by its members."
     >
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data ?? []).map((t) =>
-            editing === t.id ? (
-              <tr key={t.id}>
-                <td colSpan={3}>
-                  <TeamForm team={t} onDone={() => void list.reload().then(() => setEditing(null))} onCancel={() => setEditing(null)} />
-                </td>
-              </tr>
-            ) : (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>{dateTime(t.createdAt)}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => setEditing(t.id)} aria-label={`Rename team ${t.name}`}>
-                    Rename
-                  </button>
-                  <button type="button" class="danger" onClick={() => void del.remove(`/v1/teams/${t.id}`, `Delete team ${t.name}?`)} aria-label={`Delete team ${t.name}`}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ),
-          )}
-        </tbody>
-      </table>
+      <DataTable
+        rows={list.data ?? []}
+        columns={columns}
+        rowKey={(t) => t.id}
+        inline={(t) => edit.form(t.id, (onDone, onCancel) => <TeamForm team={t} onDone={onDone} onCancel={onCancel} />)}
+      />
     </Section>
   );
 }
@@ -107,53 +90,30 @@ function ApiKeysTab() {
   const { api } = useConsole();
   const list = useLoad(() => api.all<ApiKey>('/v1/api-keys').then((r) => r.items), []);
   const del = useDelete(list.reload);
-  const [created, setCreated] = useState<ApiKey | null>(null);
+  const once = useCreateOnce<ApiKey>(list.reload);
+  const created = once.created;
+  const columns: Column<ApiKey>[] = [
+    { head: 'Name', cell: (k) => k.name },
+    { head: 'Kind', cell: (k) => k.kind },
+    { head: 'Created', cell: (k) => dateTime(k.createdAt) },
+    {
+      head: 'Actions',
+      actions: true,
+      cell: (k) => (
+        <EditDelete what={`API key ${k.name}`} remove="Revoke" onDelete={() => void del.remove(`/v1/api-keys/${k.id}`, `Revoke API key ${k.name}? Programs using it stop working.`)} />
+      ),
+    },
+  ];
   return (
     <Section
       title="API keys"
       newLabel="New API key"
-      form={(close) => (
-        <ApiKeyForm
-          onDone={(k) => {
-            setCreated(k);
-            close();
-            void list.reload();
-          }}
-          onCancel={close}
-        />
-      )}
-      above={created?.secret && <SecretOnce title={`API key “${created.name}” (${created.kind})`} secret={created.secret} onClose={() => setCreated(null)} />}
-      error={list.error ?? del.error}
-      loading={list.loading && !list.data}
-      empty={(list.data ?? []).length === 0}
+      form={once.form((onDone, onCancel) => <ApiKeyForm onDone={onDone} onCancel={onCancel} />)}
+      above={created?.secret && <SecretOnce title={`API key “${created.name}” (${created.kind})`} secret={created.secret} onClose={once.clear} />}
+      {...listState(list, list.data, del.error)}
       emptyText="No API keys. An admin key manages the account from scripts; a service key starts sessions on behalf of any user (a vendor's backend)."
     >
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data ?? []).map((k) => (
-            <tr key={k.id}>
-              <td>{k.name}</td>
-              <td>{k.kind}</td>
-              <td>{dateTime(k.createdAt)}</td>
-              <td class="actions">
-                <button type="button" class="danger" onClick={() => void del.remove(`/v1/api-keys/${k.id}`, `Revoke API key ${k.name}? Programs using it stop working.`)} aria-label={`Revoke API key ${k.name}`}>
-                  Revoke
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable rows={list.data ?? []} columns={columns} rowKey={(k) => k.id} />
     </Section>
   );
 }
