@@ -32,7 +32,12 @@ export class ApiError extends Error {
   readonly extra: Record<string, unknown>;
 
   constructor(code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
+    // An answer the client caused (4xx) is an expected outcome, not a fault: no stack trace,
+    // whose capture is a large part of the cost of a refusal under load.
+    const limit = Error.stackTraceLimit;
+    if (PROBLEMS[code].status < 500) Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = limit;
     this.name = 'ApiError';
     this.code = code;
     this.status = PROBLEMS[code].status;

@@ -104,7 +104,8 @@ export class LeaseService {
     }
     const policy = heartbeatPolicy(product, input.clientType ?? null);
     const token = newSecret('sss');
-    const ticketToken = newSecret('skq');
+    // Only a request that may wait needs a ticket (and its hashes).
+    const ticketToken = input.wait ? newSecret('skq') : '';
     const outcome = await this.store.acquire(
       {
         accountId: p.accountId,
@@ -122,12 +123,14 @@ export class LeaseService {
         wait: input.wait ?? false,
         flex: input.flex,
         ppu: input.ppu,
-        ticket: {
-          id: newId('tkt', now),
-          tokenHash: hashToken(ticketToken),
-          sessionTokenHash: hashToken(queuedSessionToken(ticketToken)),
-          ttlMs: product.heartbeat.timeout * 1000,
-        },
+        ticket: input.wait
+          ? {
+            id: newId('tkt', now),
+            tokenHash: hashToken(ticketToken),
+            sessionTokenHash: hashToken(queuedSessionToken(ticketToken)),
+            ttlMs: product.heartbeat.timeout * 1000,
+          }
+          : null,
         newLease: { id: newId('lse', now), joinCode: newJoinCode() },
         session: { id: newId('ses', now), tokenHash: hashToken(token), interval: policy.interval, timeout: policy.timeout },
       },

@@ -220,7 +220,7 @@ export interface AcquireRequest {
   /** Used if a new lease is created. */
   newLease: { id: string; joinCode: string };
   /** Used if the request is queued; the session token a ticket gets is derived from its token. */
-  ticket: { id: string; tokenHash: string; sessionTokenHash: string; ttlMs: number };
+  ticket: { id: string; tokenHash: string; sessionTokenHash: string; ttlMs: number } | null;
   /** The session to start. */
   session: { id: string; tokenHash: string; interval: number; timeout: number };
 }

@@ -227,6 +227,11 @@ export async function fanOutEvents(tx: SqlExecutor, now: number, lagMs: number, 
   const cur = await tx.get<Row>(`SELECT seq FROM outbox_cursor WHERE id = 1${forUpdate ? ' FOR UPDATE' : ''}`);
   let seq = num(cur?.seq ?? 0);
   const hooks = (await tx.all<Row>('SELECT * FROM webhooks WHERE enabled = 1')).map((r) => ({ ...toWebhook(r), account: str(r.account_id) }));
+  if (hooks.length === 0) {
+    // Nobody to tell: skip ahead (a webhook made later gets only events after its creation).
+    await tx.run('UPDATE outbox_cursor SET seq = (SELECT COALESCE(MAX(seq), 0) FROM events) WHERE id = 1');
+    return 0;
+  }
   const rows = await tx.all<Row>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?', [seq, limit]);
   let queued = 0;
   for (const r of rows) {

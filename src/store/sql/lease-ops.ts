@@ -127,7 +127,7 @@ async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, 
       return outcome;
     }
   }
-  if (req.wait) {
+  if (req.wait && req.ticket !== null) {
     const t = req.ticket;
     await tx.run(
       `INSERT INTO tickets (id, account_id, product_id, token_hash, session_token_hash, user_id, device, endpoint_id, client_type, channel,

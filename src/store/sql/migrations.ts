@@ -278,6 +278,7 @@ ALTER TABLE licenses ADD COLUMN exceptions INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE licenses ADD COLUMN suspended_at {{int8}};
 -- Soft licenses: windows before this time have been counted (null: from the license's creation).
 ALTER TABLE licenses ADD COLUMN soft_until {{int8}};
+CREATE INDEX licenses_soft ON licenses (soft_until) WHERE enforcement = 'soft';
 CREATE TABLE soft_exceptions (
   id {{seq}},
   license_id TEXT NOT NULL REFERENCES licenses(id) ON DELETE CASCADE,

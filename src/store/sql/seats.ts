@@ -49,6 +49,7 @@ export async function seatCandidates(tx: SqlExecutor, productId: string, who: Re
 export async function claimSeat(tx: SqlExecutor, candidates: readonly SeatCandidate[], holderId: string, skipLocked: boolean, slotless: boolean): Promise<{ license: string; kind: 'regular' | 'overage' } | null> {
   for (const kind of ['regular', 'overage'] as const) {
     for (const c of candidates) {
+      if (kind === 'overage' && c.maxSeats <= c.seats) continue; // no overage slots to try
       if (await takeSeat(tx, c.id, kind === 'regular' ? c.seats : c.maxSeats, holderId, skipLocked)) return { license: c.id, kind };
     }
   }

@@ -35,6 +35,13 @@ export class SqlStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly shared: boolean;
   private lastPrune = Number.NEGATIVE_INFINITY;
+  /**
+   * Embedded store only: credentials and products by key, the two reads every client request
+   * makes. This process is the database's only writer, so every change passes through the
+   * methods below, which drop the entries (any credential deletion clears them all; it is
+   * rare). A shared store has no such cache: another server may change the rows.
+   */
+  private readonly cache: { credentials: Map<string, Credential>; products: Map<string, Product> } | null;
 
   /**
    * @param expiryGraceMs shared stores only: how long past its stored deadline a session is
@@ -44,6 +51,7 @@ export class SqlStore implements Store {
   constructor(private readonly db: SqlDriver, private readonly expiryGraceMs = 2000) {
     this.dialect = db.dialect;
     this.shared = db.dialect === 'postgres';
+    this.cache = this.shared ? null : { credentials: new Map(), products: new Map() };
   }
 
   migrate(): Promise<void> {
@@ -158,6 +166,7 @@ export class SqlStore implements Store {
   async deleteUser(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind = 'user'", [accountId, id]);
+      this.cache?.credentials.clear();
       return (await tx.run('DELETE FROM users WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     });
   }
@@ -213,8 +222,13 @@ export class SqlStore implements Store {
   }
 
   async getProductByKey(accountId: string, key: string): Promise<Product | undefined> {
+    const cacheKey = `${accountId}\u0000${key}`;
+    const hit = this.cache?.products.get(cacheKey);
+    if (hit) return hit;
     const r = await this.db.get<Row>('SELECT * FROM products WHERE account_id = ? AND key = ?', [accountId, key]);
-    return r && toProduct(r);
+    const p = r && toProduct(r);
+    if (p && this.cache) remember(this.cache.products, cacheKey, p);
+    return p;
   }
 
   async listProducts(accountId: string, page: Page): Promise<PageOf<Product>> {
@@ -233,6 +247,7 @@ export class SqlStore implements Store {
       await this.db.run('UPDATE products SET key = ?, name = ?, seat_model = ?, config = ? WHERE id = ?', [
         next.key, next.name, next.seatModel, JSON.stringify(productConfig(next)), id,
       ]);
+      this.cache?.products.clear();
       return next;
     });
   }
@@ -245,7 +260,7 @@ export class SqlStore implements Store {
       );
       if (num(deps?.n ?? 0) > 0) throw new ApiError('conflict', 'the product still has licenses, endpoints or lease history');
       return (await tx.run('DELETE FROM products WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
-    });
+    }).finally(() => this.cache?.products.clear());
   }
 
   // ── licenses ──────────────────────────────────────────────────────────────────────────
@@ -351,6 +366,7 @@ export class SqlStore implements Store {
   async deleteEndpoint(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind = 'endpoint'", [accountId, id]);
+      this.cache?.credentials.clear();
       return (await tx.run('DELETE FROM endpoints WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     });
   }
@@ -372,6 +388,7 @@ export class SqlStore implements Store {
   async deleteApiKey(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind IN ('admin', 'service')", [accountId, id]);
+      this.cache?.credentials.clear();
       return (await tx.run('DELETE FROM api_keys WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     });
   }
@@ -381,15 +398,20 @@ export class SqlStore implements Store {
   }
 
   async findCredential(hash: string, now: number): Promise<Credential | undefined> {
-    const r = await this.db.get<Row>('SELECT * FROM credentials WHERE hash = ?', [hash]);
-    if (!r) return undefined;
-    const expiresAt = r.expires_at === null ? null : num(r.expires_at);
-    if (expiresAt !== null && expiresAt <= now) return undefined;
-    return { accountId: str(r.account_id), kind: str(r.kind) as Credential['kind'], subjectId: str(r.subject_id), expiresAt };
+    let c = this.cache?.credentials.get(hash);
+    if (!c) {
+      const r = await this.db.get<Row>('SELECT * FROM credentials WHERE hash = ?', [hash]);
+      if (!r) return undefined;
+      c = { accountId: str(r.account_id), kind: str(r.kind) as Credential['kind'], subjectId: str(r.subject_id), expiresAt: r.expires_at === null ? null : num(r.expires_at) };
+      if (this.cache) remember(this.cache.credentials, hash, c);
+    }
+    if (c.expiresAt !== null && c.expiresAt <= now) return undefined;
+    return c;
   }
 
   async deleteCredential(hash: string): Promise<void> {
     await this.db.run('DELETE FROM credentials WHERE hash = ?', [hash]);
+    this.cache?.credentials.clear();
   }
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
@@ -592,12 +614,15 @@ export class SqlStore implements Store {
 
   // ── metering, soft limits, alerts ─────────────────────────────────────────────────────
 
-  recordUnits(r: { accountId: string; productId: string; units: number; device: string | null; idempotencyKey: string | null }, now: number): Promise<UnitsOutcome> {
-    return this.db.transaction((tx) => meteringOps.recordUnits(tx, r, now));
+  async recordUnits(r: { accountId: string; productId: string; units: number; device: string | null; idempotencyKey: string | null }, now: number): Promise<UnitsOutcome> {
+    const out = await this.db.transaction((tx) => meteringOps.recordUnits(tx, r, now));
+    this.cache?.products.clear();
+    return out;
   }
 
   async resetUnits(accountId: string, productId: string): Promise<Product | undefined> {
     await this.db.run('UPDATE products SET quota_used = 0 WHERE account_id = ? AND id = ?', [accountId, productId]);
+    this.cache?.products.clear();
     return this.getProduct(accountId, productId);
   }
 
@@ -884,4 +909,10 @@ function rangeWhere(col: string, accountId: string, range: ReportRange, productC
   if (range.to !== null) { where.push(`${col} < ?`); params.push(range.to); }
   if (range.productId !== undefined) { where.push(`${productCol} = ?`); params.push(range.productId); }
   return { where: where.join(' AND '), params };
+}
+
+/** Bounded memo: past 10,000 entries it starts again (a cache, not a store). */
+function remember<V>(m: Map<string, V>, k: string, v: V): void {
+  if (m.size >= 10_000) m.clear();
+  m.set(k, v);
 }
