@@ -589,6 +589,8 @@ export interface Store {
   listAudit(accountId: string, page: Page): Promise<PageOf<AuditEntry>>;
   /** Events of the whole account after `afterSeq` (admin stream resume). */
   accountEventsSince(accountId: string, afterSeq: number, limit: number): Promise<LeaseEvent[]>;
+  /** The account's latest event sequence number (0 if none): where a new admin stream starts. */
+  lastAccountEventSeq(accountId: string): Promise<number>;
   /** Re-times until-reset leases after an account's reset time or time zone changed. */
   retimeDailyResets(accountId: string, now: number): Promise<void>;
 

@@ -305,20 +305,27 @@ describe.each(kinds)('alerts ($name)', (kind) => {
     expect((await h.req('GET', `/v1/webhooks/${w.id}`, h.owner)).body).toMatchObject({ url: 'https://hooks.example/a', enabled: true });
   });
 
-  it('stream alert events to the admin event stream', async () => {
+  it('stream alert events to the admin event stream, from the moment it opens', async () => {
     await seatsProduct(1);
+    const first = (await acquire({ product: 'cad' })).body.session;
+    const before = await check(); // fired before the stream opened: not replayed to it
+    expect(before).toHaveLength(3);
+    await h.req('DELETE', `/v1/sessions/${first.id}`, first.token);
+    expect(await check()).toEqual([]);
     const address = await h.app.listen({ port: 0, host: '127.0.0.1' });
     const stream = openSse(`${address}/v1/events`, { authorization: `Bearer ${h.owner}` });
     await stream.ready;
     try {
       await acquire({ product: 'cad' });
-      await check();
+      const fired = await check();
       while (!stream.events.some((x) => x.event === 'alert')) await stream.waitFor(stream.events.length + 1);
-      const e = stream.events.find((x) => x.event === 'alert')!;
-      expect(JSON.parse(e.data)).toMatchObject({
-        alerts: [expect.objectContaining({ threshold: 75 }), expect.objectContaining({ threshold: 90 }), expect.objectContaining({ threshold: 100 })],
-        conditions: [expect.objectContaining({ kind: 'seats', value: 100, met: [75, 90, 100] })],
-      });
+      const alerts = stream.events.filter((x) => x.event === 'alert');
+      expect(alerts).toHaveLength(1);
+      const data = JSON.parse(alerts[0]!.data);
+      expect(data.alerts.map((a: { id: string }) => a.id)).toEqual((fired as unknown as { id: string }[]).map((a) => a.id));
+      expect(data).toMatchObject({ conditions: [expect.objectContaining({ kind: 'seats', value: 100, met: [75, 90, 100] })] });
+      // Nor was the first session's history replayed.
+      expect(stream.events.filter((x) => x.event === 'lease.ended')).toEqual([]);
     } finally {
       stream.close();
     }

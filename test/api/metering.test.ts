@@ -202,6 +202,11 @@ describe.each(kinds)('metering ($name)', (kind) => {
       await later(180_000); // b was active in the second window too: second exception, suspended
       const l = (await h.req('GET', `/v1/licenses/${license.id}`, h.owner)).body;
       expect(l).toMatchObject({ exceptions: 2, suspended: true, suspendedAt: expect.any(String) });
+      // Told as account events (admin stream, webhooks): each exception, then the suspension.
+      const told = (await h.ts.store.accountEventsSince(h.accountId, 0, 1000)).filter((e) => e.type.startsWith('license.'));
+      expect(told.map((e) => [e.type, e.data.exceptions, e.data.suspended])).toEqual([
+        ['license.exceptions', 1, false], ['license.exceptions', 2, true], ['license.suspended', 2, undefined],
+      ]);
       const lease = (await h.req('GET', `/v1/leases/${a.body.lease.id}`, h.owner)).body;
       expect(lease).toMatchObject({ status: 'ended', endReason: 'license-suspended' });
       const refused = await acquire({ product: 'twain', device: 'a' });

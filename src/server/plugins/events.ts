@@ -34,7 +34,9 @@ export const eventRoutes: RoutePlugin = async (app, { ctx }) => {
       const perms = leasePermissions(p, account);
       if (perms.view === 'none') throw new ApiError('forbidden', 'you may not view leases');
       const header = req.headers['last-event-id'];
-      let last = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : (req.query.lastEventId ?? 0);
+      // A new stream starts at the present (the history is in the reports); a reconnecting
+      // one resumes after the last event it saw.
+      let last = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : (req.query.lastEventId ?? (await ctx.store.lastAccountEventSeq(p.accountId)));
 
       reply.hijack();
       const res = reply.raw;
@@ -66,7 +68,9 @@ export const eventRoutes: RoutePlugin = async (app, { ctx }) => {
       let lastUsage = '';
       const usage = setInterval(() => {
         ctx.store.usage(p.accountId, ctx.clock.now()).then((u) => {
-          const snapshot = JSON.stringify(u.map((x) => ({ product: x.product, inUse: x.inUse, capacity: x.capacity, flex: x.flexInUse, ppu: x.ppuInUse, queued: x.queued })));
+          const snapshot = JSON.stringify(u.map((x) => ({
+            product: x.product, inUse: x.inUse, capacity: x.capacity, flex: x.flexInUse, ppu: x.ppuInUse, queued: x.queued, ...(x.units !== null && { units: x.units }),
+          })));
           if (!done && snapshot !== lastUsage) {
             lastUsage = snapshot;
             res.write(frameSse({ event: 'usage', data: `{"products":${snapshot}}` }));

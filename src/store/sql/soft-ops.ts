@@ -7,7 +7,7 @@
 import { countWindows, exceptionWindows, suspends, windowStart } from '../../engine/metering.js';
 import type { LeaseEvent, Page, PageOf, SoftException } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { endLease } from './lease-ops.js';
+import { appendEvent, endLease } from './lease-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, num, numOrNull, paged, str, toLease } from './rows.js';
 
 /** Most windows one pass counts per license (a day of 3-minute windows). */
@@ -55,9 +55,20 @@ export async function countSoftWindows(tx: SqlExecutor, licenseId: string, now: 
     await tx.run('INSERT INTO soft_exceptions (license_id, from_at, to_at, active, seats) VALUES (?, ?, ?, ?, ?)', [licenseId, x.from, x.to, x.active, seats]);
   }
   const exceptions = num(li.exceptions) + windows.length;
-  const suspend = li.suspended_at === null && suspends(exceptions, numOrNull(li.exception_quota));
+  const quota = numOrNull(li.exception_quota);
+  const suspend = li.suspended_at === null && suspends(exceptions, quota);
   await tx.run(`UPDATE licenses SET exceptions = ?${suspend ? ', suspended_at = ?' : ''} WHERE id = ?`, suspend ? [exceptions, now, licenseId] : [exceptions, licenseId]);
-  return suspend ? endLicenseLeases(tx, licenseId, now) : [];
+  // Account events (no lease): the admin stream and webhooks hear of it at once.
+  const accountId = str(li.account_id);
+  const events: LeaseEvent[] = [await appendEvent(tx, accountId, '', 'license.exceptions', {
+    license: licenseId, exceptions, exceptionQuota: quota, suspended: suspend || li.suspended_at !== null,
+    windows: windows.map((x) => ({ from: new Date(x.from).toISOString(), to: new Date(x.to).toISOString(), active: x.active })),
+  }, now)];
+  if (suspend) {
+    events.push(await appendEvent(tx, accountId, '', 'license.suspended', { license: licenseId, exceptions, exceptionQuota: quota }, now));
+    events.push(...(await endLicenseLeases(tx, licenseId, now)));
+  }
+  return events;
 }
 
 /** A suspended license stops working for everyone: its live leases end. */

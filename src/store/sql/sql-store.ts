@@ -802,6 +802,11 @@ export class SqlStore implements Store {
     return paged(rows.map((r) => ({ id: String(r.id), at: num(r.at), actor: str(r.actor), action: str(r.action), target: r.target === null ? null : str(r.target), detail: JSON.parse(str(r.detail)) as Record<string, unknown> })), page);
   }
 
+  async lastAccountEventSeq(accountId: string): Promise<number> {
+    const r = await this.db.get<Row>('SELECT COALESCE(MAX(seq), 0) AS seq FROM events WHERE account_id = ?', [accountId]);
+    return num(r?.seq ?? 0);
+  }
+
   async accountEventsSince(accountId: string, afterSeq: number, limit: number): Promise<LeaseEvent[]> {
     const rows = await this.db.all<Row>('SELECT * FROM events WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?', [accountId, afterSeq, limit]);
     return rows.map(toEvent);
