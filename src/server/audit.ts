@@ -47,7 +47,7 @@ export function installAudit(app: FastifyInstance, ctx: Ctx): void {
         detail: redact(req.body),
       });
     } catch (err) {
-      req.log.error({ err }, 'audit record failed');
+      req.log.error({ err, reqId: req.id }, 'audit record failed');
     }
   };
   app.addHook('onRoute', (route) => {

@@ -35,7 +35,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
         return sendProblem(reply, 'unsupported-media-type', 'send JSON with Content-Type: application/json');
     }
     if (isStoreUnavailable(err)) {
-      req.log.warn({ err }, 'store unavailable');
+      req.log.warn({ err, reqId: req.id }, 'store unavailable');
       reply.header('retry-after', '2');
       return sendProblem(reply, 'unavailable', 'the license store is unreachable; retry shortly');
     }
@@ -43,7 +43,7 @@ export function installProblemHandlers(app: FastifyInstance): void {
     if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendProblem(reply, 'bad-request', fe.message);
     }
-    req.log.error({ err }, 'unhandled error');
+    req.log.error({ err, reqId: req.id }, 'unhandled error');
     return sendProblem(reply, 'internal-error', 'an unexpected error occurred; it has been logged');
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 'not-found', `no route ${req.method} ${req.url.split('?')[0]}`));

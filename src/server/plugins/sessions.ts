@@ -92,7 +92,7 @@ export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
         buffered.splice(0).forEach(send);
       };
       const stopResync = ctx.hub.onResync(() => {
-        replay().catch((err: unknown) => req.log.warn({ err }, 'event stream resync failed'));
+        replay().catch((err: unknown) => req.log.warn({ err, reqId: req.id }, 'event stream resync failed'));
       });
       function finish() {
         if (done) return;
@@ -114,7 +114,7 @@ export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
         // A session whose lease already ended and whose client has seen the end: close.
         if (!done && (await ctx.store.heartbeat(session.id)).kind === 'ended') finish();
       } catch (err) {
-        req.log.error({ err }, 'event stream failed');
+        req.log.error({ err, reqId: req.id }, 'event stream failed');
         finish();
       }
     },
