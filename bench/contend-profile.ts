@@ -3,11 +3,11 @@
  * connections doing POST /v1/leases and, on 201, DELETE of the session, against a server
  * already running (e.g. started with --cpu-prof). Prints requests per second and statuses.
  *
- *   tsx bench/contend-profile.ts <port> <service key> <product> [seconds]
+ *   tsx bench/contend-profile.ts <port> <service key> <product> [seconds] [clients]
  */
 import { makeClient } from './http.js';
 
-const [port, key, product, secs = '8'] = process.argv.slice(2);
+const [port, key, product, secs = '8', clients = '1000'] = process.argv.slice(2);
 if (!port || !key || !product) throw new Error('usage: contend-profile.ts <port> <service key> <product> [seconds]');
 const client = makeClient({ host: '127.0.0.1', port: Number(port) }, 100, 'raw');
 const statuses: Record<number, number> = {};
@@ -27,6 +27,6 @@ async function loop(): Promise<void> {
   }
 }
 const t0 = Date.now();
-await Promise.all(Array.from({ length: 1000 }, loop));
+await Promise.all(Array.from({ length: Number(clients) }, loop));
 process.stdout.write(`${Math.round(n / ((Date.now() - t0) / 1000))} req/s ${JSON.stringify(statuses)}\n`);
 client.close();

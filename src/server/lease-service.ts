@@ -214,13 +214,13 @@ export class LeaseService {
 
   /** The client closed its session (DELETE /v1/sessions/{id}). */
   async closeSession(sessionId: string, token: string): Promise<void> {
-    const hb = await this.store.heartbeat(sessionId);
-    this.checkToken(hb.session, sessionId, token);
+    const r = await this.store.closeSession(sessionId, hashToken(token), this.clock.now());
+    if (r.kind === 'not-found') throw new ApiError('not-found', `no session ${sessionId}`);
+    if (r.kind === 'unauthorized') throw new ApiError('unauthorized', 'this token does not belong to the session');
     this.deadlines.delete(sessionId);
     this.pendingTouches.delete(sessionId);
-    this.hot.dropSession(sessionId, hb.session?.leaseId ?? null);
-    if (hb.kind === 'ended') return;
-    this.publish(await this.store.endSession(sessionId, 'ended', this.clock.now()));
+    this.hot.dropSession(sessionId, r.leaseId);
+    this.publish(r.events);
   }
 
   /** Authenticates a session token for the event stream; returns the session. */

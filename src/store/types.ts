@@ -387,6 +387,11 @@ export interface ReportRange {
   productId?: string;
 }
 
+export type CloseOutcome =
+  | { kind: 'closed' | 'ended'; leaseId: string; events: LeaseEvent[] }
+  | { kind: 'not-found' }
+  | { kind: 'unauthorized' };
+
 export type HeartbeatOutcome =
   | { kind: 'alive'; session: Session; lease: Lease }
   | { kind: 'ended'; reason: string; session: Session | null };
@@ -519,6 +524,11 @@ export interface Store {
    * `afterSessionLoss` to its lease in the same transaction. No-op for an ended session.
    */
   endSession(sessionId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]>;
+  /**
+   * A client closes its session (`DELETE /v1/sessions/{id}`): `endSession` guarded by the
+   * session's token hash, so the check and the end are one transaction.
+   */
+  closeSession(sessionId: string, tokenHash: string, now: number): Promise<CloseOutcome>;
   /**
    * Expires these sessions (bounded batch, one transaction). On a shared store, sessions
    * whose stored deadline is still in the future (another server saw a heartbeat) are left.

@@ -240,16 +240,31 @@ export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<Hea
  * produced, or null if the session was already ended (or, with `aliveAfter`, its shared
  * deadline is later than that instant because another server saw a heartbeat).
  */
-export async function endSession(tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null): Promise<LeaseEvent[] | null> {
-  // Claim the session with one conditional update: of two concurrent ends (a client's
-  // DELETE racing the expiry loop, or two servers) exactly one gets the row.
-  const guard = aliveAfter === null ? '' : ' AND expires_at <= ?';
+export async function endSession(
+  tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null,
+): Promise<LeaseEvent[] | null> {
+  const leaseId = await claimSession(tx, sessionId, how, now, aliveAfter, null);
+  return leaseId === null ? null : afterClaim(tx, leaseId, how, now);
+}
+
+/**
+ * Ends a live session with one conditional update and answers its lease: of two concurrent
+ * ends (a client's DELETE racing the expiry loop, or two servers) exactly one gets the row.
+ * A client's end also names the token, so that checking it costs no read of its own.
+ */
+export async function claimSession(
+  tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null, tokenHash: string | null,
+): Promise<string | null> {
+  const guard = (aliveAfter === null ? '' : ' AND expires_at <= ?') + (tokenHash === null ? '' : ' AND token_hash = ?');
   const claimed = await tx.get<Row>(
     `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`,
-    aliveAfter === null ? [now, how, sessionId] : [now, how, sessionId, aliveAfter],
+    [now, how, sessionId, ...(aliveAfter === null ? [] : [aliveAfter]), ...(tokenHash === null ? [] : [tokenHash])],
   );
-  if (!claimed) return null;
-  const leaseId = str(claimed.lease_id);
+  return claimed ? str(claimed.lease_id) : null;
+}
+
+/** What a session's end does to its lease (`afterSessionLoss`), in the claiming transaction. */
+export async function afterClaim(tx: SqlExecutor, leaseId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
   // This update also locks the lease row for the rest of the transaction, so the count
   // read below is the one the decision applies to.
   await tx.run('UPDATE leases SET sessions = sessions - 1 WHERE id = ? AND ended_at IS NULL', [leaseId]);

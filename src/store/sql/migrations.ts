@@ -352,6 +352,31 @@ CREATE TABLE outbox_cursor (
 INSERT INTO outbox_cursor (id, seq) VALUES (1, 0);
 `,
   },
+  {
+    // PostgreSQL: takeFirstSeat's loop over candidate licenses, server-side (one round trip).
+    name: 'pg-seat-function',
+    only: 'postgres',
+    sql: `
+CREATE OR REPLACE FUNCTION sk_take_first_seat(holder TEXT, ids TEXT[], limits INTEGER[]) RETURNS TEXT AS $$
+DECLARE
+  got INTEGER;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+    UPDATE seat_slots SET lease_id = holder
+     WHERE license_id = ids[i] AND slot = (
+       SELECT slot FROM seat_slots WHERE license_id = ids[i] AND lease_id IS NULL AND slot < limits[i]
+        ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+       AND lease_id IS NULL
+    RETURNING slot INTO got;
+    IF FOUND THEN
+      RETURN ids[i];
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+`,
+  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {

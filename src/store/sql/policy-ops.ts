@@ -150,6 +150,13 @@ function toTicketRow(r: Row): TicketRow {
  */
 export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
   const events: LeaseEvent[] = [];
+  // Usually nobody waits: that is asked first, in one statement, before reading the license.
+  const waiting = (productId: string | null) => tx.get<Row>(
+    `SELECT 1 AS x FROM leases WHERE product_id = ${productId === null ? '(SELECT product_id FROM licenses WHERE id = ?)' : '?'} AND kind = 'flex' AND ended_at IS NULL
+     UNION ALL SELECT 1 AS x FROM tickets WHERE product_id = ${productId === null ? '(SELECT product_id FROM licenses WHERE id = ?)' : '?'} AND status = 'waiting'`,
+    productId === null ? [licenseId, licenseId] : [productId, productId],
+  );
+  if (!(await waiting(null))) return events;
   const lic = await tx.get<Row>('SELECT li.*, p.seat_model FROM licenses li JOIN products p ON p.id = li.product_id WHERE li.id = ?', [licenseId]);
   if (!lic) return events;
   const productId = str(lic.product_id);
@@ -157,11 +164,7 @@ export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number
     id: licenseId, team: strOrNull(lic.team_id), platform: strOrNull(lic.platform), startsAt: numOrNull(lic.starts_at), expiresAt: numOrNull(lic.expires_at),
   };
   for (let round = 0; round < 100; round++) {
-    const any = await tx.get<Row>(
-      "SELECT 1 AS x FROM leases WHERE product_id = ? AND kind = 'flex' AND ended_at IS NULL UNION ALL SELECT 1 AS x FROM tickets WHERE product_id = ? AND status = 'waiting'",
-      [productId, productId],
-    );
-    if (!any) return events;
+    if (round > 0 && !(await waiting(productId))) return events;
     const flexRows = await tx.all<Row>("SELECT id, started_at, platform, user_id FROM leases WHERE product_id = ? AND kind = 'flex' AND ended_at IS NULL ORDER BY started_at, id LIMIT 50", [productId]);
     const ticketRows = await tx.all<Row>("SELECT * FROM tickets WHERE product_id = ? AND status = 'waiting' ORDER BY created_at, id LIMIT 200", [productId]);
     const flex = await Promise.all(flexRows.map(async (f) => ({ id: str(f.id), startedAt: num(f.started_at), platform: strOrNull(f.platform), who: await requesterOf(tx, strOrNull(f.user_id)) })));

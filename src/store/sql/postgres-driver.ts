@@ -11,15 +11,45 @@ export function toPg(sql: string): string {
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
+/** Most transactions one commit may carry. */
+const MAX_BATCH = 32;
 
-/** PostgreSQL via a pg pool; transactions are retried on serialization failures and deadlocks. */
+interface Queued {
+  fn: (tx: SqlExecutor) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  attempt: number;
+}
+
+/** The connection itself failed (it is then discarded, not returned to the pool). */
+function connectionLost(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(08|57P)/.test(code)) return true;
+  const message = (e as { message?: unknown }).message;
+  return typeof message === 'string' && /Connection terminated|connection error|not queryable/i.test(message);
+}
+
+/** Serialization failures and deadlocks are retried (up to 8 times); counts the attempt. */
+function retryable(e: unknown, t: Queued): boolean {
+  const code = (e as { code?: string }).code;
+  if (code === undefined || !RETRYABLE.has(code) || t.attempt >= 8) return false;
+  t.attempt++;
+  return true;
+}
+
+/** PostgreSQL via a pg pool; transactions are committed in groups and retried on serialization failures and deadlocks. */
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
   private readonly prepared = new Map<string, { name: string; text: string }>();
+  private readonly queue: Queued[] = [];
+  private running = 0;
+  /** Connections committing batches; the rest of the pool serves single statements. */
+  private readonly lanes: number;
 
   constructor(url: string, max = 10) {
     this.pool = new pg.Pool({ connectionString: url, max });
+    this.lanes = Math.max(1, max - 2);
     // An idle client losing its connection must not crash the process.
     this.pool.on('error', () => undefined);
   }
@@ -55,22 +85,105 @@ export class PostgresDriver implements SqlDriver {
     return this.exec(this.pool).run(sql, params);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(this.exec(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        const code = (e as { code?: string }).code;
-        if (code === undefined || !RETRYABLE.has(code) || attempt >= 8) throw e;
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
-      } finally {
-        client.release();
+  /**
+   * Group commit, as on SQLite: transactions queue, and each of up to `lanes` connections
+   * takes what has queued and runs it inside one BEGIN … COMMIT, each transaction in its own
+   * savepoint. PostgreSQL flushes its WAL once per COMMIT, so a batch shares one flush; a
+   * transaction that fails rolls back to its savepoint alone (serialization failures and
+   * deadlocks are queued again), and none is answered before its batch's COMMIT.
+   */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn: fn as (tx: SqlExecutor) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject, attempt: 0 });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.running < this.lanes && this.queue.length > 0) {
+      this.running++;
+      void this.lane().finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  /** One connection committing batches while there is work. */
+  private async lane(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      // Cannot reach the database: what waits now fails (callers see the store as unavailable).
+      for (const t of this.queue.splice(0)) t.reject(e);
+      return;
+    }
+    let broken = false;
+    try {
+      while (this.queue.length > 0) {
+        // Share the queue among the lanes, so that a burst is spread over connections.
+        const n = Math.max(1, Math.min(MAX_BATCH, Math.ceil(this.queue.length / this.lanes)));
+        broken = await this.runBatch(client, this.queue.splice(0, n));
+        if (broken) break;
       }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Runs one batch; true if the connection is no longer usable. */
+  private async runBatch(client: pg.PoolClient, batch: Queued[]): Promise<boolean> {
+    const tx = this.exec(client);
+    const done: { t: Queued; ok: boolean; value?: unknown; error?: unknown }[] = [];
+    const again: Queued[] = [];
+    const single = batch.length === 1;
+    try {
+      // Savepoint bookkeeping rides along with the neighbouring command (one round trip each).
+      await client.query(single ? 'BEGIN' : 'BEGIN; SAVEPOINT tx');
+      for (const [i, t] of batch.entries()) {
+        const last = i === batch.length - 1;
+        try {
+          const value = await t.fn(tx);
+          if (!single && !last) await client.query('RELEASE SAVEPOINT tx; SAVEPOINT tx');
+          done.push({ t, ok: true, value });
+        } catch (error) {
+          if (single) throw error;
+          await client.query(last ? 'ROLLBACK TO SAVEPOINT tx' : 'ROLLBACK TO SAVEPOINT tx; RELEASE SAVEPOINT tx; SAVEPOINT tx');
+          if (retryable(error, t)) again.push(t);
+          else done.push({ t, ok: false, error });
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      // The batch as a whole failed (the single transaction, the commit, or the connection):
+      // nothing of it is stored. Retry what may be retried, fail the rest.
+      await client.query('ROLLBACK').catch(() => undefined);
+      const all = [...done.map((d) => d.t), ...again, ...batch.filter((t) => !done.some((d) => d.t === t) && !again.includes(t))];
+      done.length = 0;
+      again.length = 0;
+      for (const t of all) {
+        if (retryable(error, t)) again.push(t);
+        else done.push({ t, ok: false, error });
+      }
+      if (connectionLost(error)) {
+        this.settle(done, again);
+        return true;
+      }
+    }
+    this.settle(done, again);
+    return false;
+  }
+
+  private settle(done: { t: Queued; ok: boolean; value?: unknown; error?: unknown }[], again: Queued[]): void {
+    for (const d of done) if (d.ok) d.t.resolve(d.value);
+    else d.t.reject(d.error);
+    if (again.length > 0) {
+      // A short random pause, so that the transactions that collided do not collide again.
+      setTimeout(() => {
+        this.queue.push(...again);
+        this.pump();
+      }, Math.random() * 5 * Math.max(...again.map((t) => t.attempt)));
     }
   }
 

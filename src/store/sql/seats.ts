@@ -48,10 +48,11 @@ export async function seatCandidates(tx: SqlExecutor, productId: string, who: Re
  */
 export async function claimSeat(tx: SqlExecutor, candidates: readonly SeatCandidate[], holderId: string, skipLocked: boolean, slotless: boolean): Promise<{ license: string; kind: 'regular' | 'overage' } | null> {
   for (const kind of ['regular', 'overage'] as const) {
-    for (const c of candidates) {
-      if (kind === 'overage' && c.maxSeats <= c.seats) continue; // no overage slots to try
-      if (await takeSeat(tx, c.id, kind === 'regular' ? c.seats : c.maxSeats, holderId, skipLocked)) return { license: c.id, kind };
-    }
+    const limits = candidates
+      .filter((c) => kind === 'regular' || c.maxSeats > c.seats) // no overage slots to try
+      .map((c) => ({ id: c.id, limit: kind === 'regular' ? c.seats : c.maxSeats }));
+    const license = await takeFirstSeat(tx, limits, holderId, skipLocked);
+    if (license !== null) return { license, kind };
   }
   const soft = slotless ? candidates.find((c) => c.soft) : undefined;
   return soft ? { license: soft.id, kind: 'overage' } : null;
@@ -82,6 +83,24 @@ export async function takeSeat(tx: SqlExecutor, licenseId: string, limit: number
     [leaseId, licenseId, licenseId, limit],
   );
   return r !== undefined;
+}
+
+/**
+ * Claims a free slot of the first license in `limits` order that has one below its limit;
+ * returns the license, or null. On PostgreSQL in one round trip (with many full licenses ahead
+ * of a free one, a statement per license would cost a round trip each).
+ */
+export async function takeFirstSeat(tx: SqlExecutor, limits: readonly { id: string; limit: number }[], holderId: string, skipLocked: boolean): Promise<string | null> {
+  if (limits.length === 0) return null;
+  if (limits.length === 1 || !skipLocked) {
+    // SQLite runs in this process: a statement per license costs no round trip.
+    for (const l of limits) if (await takeSeat(tx, l.id, l.limit, holderId, skipLocked)) return l.id;
+    return null;
+  }
+  // PostgreSQL: the same loop inside the database (sk_take_first_seat, migration
+  // "pg-seat-function"), one round trip, each license's slot claimed with SKIP LOCKED.
+  const r = await tx.get<Row>('SELECT sk_take_first_seat(?, ?, ?) AS license_id', [holderId, limits.map((l) => l.id), limits.map((l) => l.limit)]);
+  return r && r.license_id !== null && r.license_id !== undefined ? str(r.license_id) : null;
 }
 
 /**

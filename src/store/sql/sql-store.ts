@@ -3,7 +3,7 @@ import type {
   Account, AccountSettings, AcquireOutcome, AcquireRequest, ApiKey, ApiKeyKind, Credential, Endpoint,
   ActiveLogin, AuditEntry, Denial, DenialRecord, HeartbeatOutcome, Requester, UsagePoint, Lease, LeaseEvent, LeaseFilter, License, LicenseInput, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket,
   Product, ProductInput, ProductUsage, Store, Team, User, UserInput,
-  Alert, AlertCheck, AlertRule, Delivery, DeliveryStatus, DeviceActivation, DueDelivery, SoftException, UnitsOutcome, Webhook, WebhookInput,
+  Alert, AlertCheck, AlertRule, CloseOutcome, Delivery, DeliveryStatus, DeviceActivation, DueDelivery, SoftException, UnitsOutcome, Webhook, WebhookInput,
 } from '../types.js';
 import type { Row, SqlDriver, SqlExecutor } from './driver.js';
 import { isUniqueViolation } from './driver.js';
@@ -21,6 +21,7 @@ import {
 } from './rows.js';
 import { overageSeats } from '../../engine/seat.js';
 import { IN_USE_SQL, syncSlots } from './seats.js';
+import { ReadCache } from './read-cache.js';
 
 const LICENSE_SELECT = `SELECT li.*, p.key AS product_key, ${IN_USE_SQL} AS in_use FROM licenses li JOIN products p ON p.id = li.product_id`;
 const ENDPOINT_SELECT = `SELECT e.*, p.key AS product_key FROM endpoints e JOIN products p ON p.id = e.product_id`;
@@ -36,22 +37,24 @@ export class SqlStore implements Store {
   readonly shared: boolean;
   private lastPrune = Number.NEGATIVE_INFINITY;
   /**
-   * Embedded store only: credentials and products by key, the two reads every client request
-   * makes. This process is the database's only writer, so every change passes through the
-   * methods below, which drop the entries (any credential deletion clears them all; it is
-   * rare). A shared store has no such cache: another server may change the rows.
+   * Credentials and products by key, the two reads every client request makes (see
+   * ReadCache). The methods below that change those rows drop the entries (any credential
+   * deletion clears them all; it is rare). Shared stores keep entries for `sharedCacheTtlMs`.
    */
-  private readonly cache: { credentials: Map<string, Credential>; products: Map<string, Product> } | null;
+  private readonly cache: { credentials: ReadCache<Credential>; products: ReadCache<Product> };
 
   /**
    * @param expiryGraceMs shared stores only: how long past its stored deadline a session is
    *   left before expiry, to cover heartbeats another server has seen but not yet written
    *   back (it writes them back every tick, 250 ms by default).
+   * @param sharedCacheTtlMs shared stores only: how long a credential or product read is reused
+   *   before it is read again (a key revoked on another server stops working within this).
    */
-  constructor(private readonly db: SqlDriver, private readonly expiryGraceMs = 2000) {
+  constructor(private readonly db: SqlDriver, private readonly expiryGraceMs = 2000, sharedCacheTtlMs = 2000) {
     this.dialect = db.dialect;
     this.shared = db.dialect === 'postgres';
-    this.cache = this.shared ? null : { credentials: new Map(), products: new Map() };
+    const ttl = this.shared ? sharedCacheTtlMs : Number.POSITIVE_INFINITY;
+    this.cache = { credentials: new ReadCache(ttl), products: new ReadCache(ttl) };
   }
 
   migrate(): Promise<void> {
@@ -166,7 +169,7 @@ export class SqlStore implements Store {
   async deleteUser(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind = 'user'", [accountId, id]);
-      this.cache?.credentials.clear();
+      this.cache.credentials.clear();
       return (await tx.run('DELETE FROM users WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     });
   }
@@ -223,11 +226,11 @@ export class SqlStore implements Store {
 
   async getProductByKey(accountId: string, key: string): Promise<Product | undefined> {
     const cacheKey = `${accountId}\u0000${key}`;
-    const hit = this.cache?.products.get(cacheKey);
+    const hit = this.cache.products.get(cacheKey);
     if (hit) return hit;
     const r = await this.db.get<Row>('SELECT * FROM products WHERE account_id = ? AND key = ?', [accountId, key]);
     const p = r && toProduct(r);
-    if (p && this.cache) remember(this.cache.products, cacheKey, p);
+    if (p) this.cache.products.set(cacheKey, p);
     return p;
   }
 
@@ -247,7 +250,7 @@ export class SqlStore implements Store {
       await this.db.run('UPDATE products SET key = ?, name = ?, seat_model = ?, config = ? WHERE id = ?', [
         next.key, next.name, next.seatModel, JSON.stringify(productConfig(next)), id,
       ]);
-      this.cache?.products.clear();
+      this.cache.products.clear();
       return next;
     });
   }
@@ -260,7 +263,7 @@ export class SqlStore implements Store {
       );
       if (num(deps?.n ?? 0) > 0) throw new ApiError('conflict', 'the product still has licenses, endpoints or lease history');
       return (await tx.run('DELETE FROM products WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
-    }).finally(() => this.cache?.products.clear());
+    }).finally(() => this.cache.products.clear());
   }
 
   // ── licenses ──────────────────────────────────────────────────────────────────────────
@@ -366,7 +369,7 @@ export class SqlStore implements Store {
   async deleteEndpoint(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind = 'endpoint'", [accountId, id]);
-      this.cache?.credentials.clear();
+      this.cache.credentials.clear();
       return (await tx.run('DELETE FROM endpoints WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     });
   }
@@ -388,7 +391,7 @@ export class SqlStore implements Store {
   async deleteApiKey(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind IN ('admin', 'service')", [accountId, id]);
-      this.cache?.credentials.clear();
+      this.cache.credentials.clear();
       return (await tx.run('DELETE FROM api_keys WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
     });
   }
@@ -398,12 +401,12 @@ export class SqlStore implements Store {
   }
 
   async findCredential(hash: string, now: number): Promise<Credential | undefined> {
-    let c = this.cache?.credentials.get(hash);
+    let c = this.cache.credentials.get(hash);
     if (!c) {
       const r = await this.db.get<Row>('SELECT * FROM credentials WHERE hash = ?', [hash]);
       if (!r) return undefined;
       c = { accountId: str(r.account_id), kind: str(r.kind) as Credential['kind'], subjectId: str(r.subject_id), expiresAt: r.expires_at === null ? null : num(r.expires_at) };
-      if (this.cache) remember(this.cache.credentials, hash, c);
+      this.cache.credentials.set(hash, c);
     }
     if (c.expiresAt !== null && c.expiresAt <= now) return undefined;
     return c;
@@ -411,7 +414,7 @@ export class SqlStore implements Store {
 
   async deleteCredential(hash: string): Promise<void> {
     await this.db.run('DELETE FROM credentials WHERE hash = ?', [hash]);
-    this.cache?.credentials.clear();
+    this.cache.credentials.clear();
   }
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
@@ -430,6 +433,18 @@ export class SqlStore implements Store {
 
   heartbeat(sessionId: string): Promise<HeartbeatOutcome> {
     return leaseOps.heartbeat(this.db, sessionId);
+  }
+
+  closeSession(sessionId: string, tokenHash: string, now: number): Promise<CloseOutcome> {
+    return this.db.transaction(async (tx): Promise<CloseOutcome> => {
+      const leaseId = await leaseOps.claimSession(tx, sessionId, 'ended', now, null, tokenHash);
+      if (leaseId !== null) return { kind: 'closed', leaseId, events: await leaseOps.afterClaim(tx, leaseId, 'ended', now) };
+      // Not ended by this call: say why.
+      const r = await tx.get<Row>('SELECT lease_id, token_hash FROM sessions WHERE id = ?', [sessionId]);
+      if (!r) return { kind: 'not-found' };
+      if (str(r.token_hash) !== tokenHash) return { kind: 'unauthorized' };
+      return { kind: 'ended', leaseId: str(r.lease_id), events: [] };
+    });
   }
 
   endSession(sessionId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
@@ -616,13 +631,13 @@ export class SqlStore implements Store {
 
   async recordUnits(r: { accountId: string; productId: string; units: number; device: string | null; idempotencyKey: string | null }, now: number): Promise<UnitsOutcome> {
     const out = await this.db.transaction((tx) => meteringOps.recordUnits(tx, r, now));
-    this.cache?.products.clear();
+    this.cache.products.clear();
     return out;
   }
 
   async resetUnits(accountId: string, productId: string): Promise<Product | undefined> {
     await this.db.run('UPDATE products SET quota_used = 0 WHERE account_id = ? AND id = ?', [accountId, productId]);
-    this.cache?.products.clear();
+    this.cache.products.clear();
     return this.getProduct(accountId, productId);
   }
 
@@ -914,10 +929,4 @@ function rangeWhere(col: string, accountId: string, range: ReportRange, productC
   if (range.to !== null) { where.push(`${col} < ?`); params.push(range.to); }
   if (range.productId !== undefined) { where.push(`${productCol} = ?`); params.push(range.productId); }
   return { where: where.join(' AND '), params };
-}
-
-/** Bounded memo: past 10,000 entries it starts again (a cache, not a store). */
-function remember<V>(m: Map<string, V>, k: string, v: V): void {
-  if (m.size >= 10_000) m.clear();
-  m.set(k, v);
 }
