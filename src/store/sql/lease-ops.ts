@@ -265,17 +265,19 @@ export async function claimSession(
 
 /** What a session's end does to its lease (`afterSessionLoss`), in the claiming transaction. */
 export async function afterClaim(tx: SqlExecutor, leaseId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
-  // This update also locks the lease row for the rest of the transaction, so the count
-  // read below is the one the decision applies to.
-  await tx.run('UPDATE leases SET sessions = sessions - 1 WHERE id = ? AND ended_at IS NULL', [leaseId]);
+  // This update also locks the lease row for the rest of the transaction, so the count it
+  // answers is the one the decision applies to; it brings what the decision needs along.
   const ctx = await tx.get<Row>(
-    `SELECT ${LEASE_COLUMNS}, p.config AS product_config, a.timezone AS account_tz, a.settings AS account_settings
-       FROM ${LEASE_FROM} JOIN accounts a ON a.id = l.account_id WHERE l.id = ?`,
+    `UPDATE leases SET sessions = sessions - 1 WHERE id = ? AND ended_at IS NULL
+     RETURNING *, (SELECT key FROM products WHERE id = leases.product_id) AS product_key,
+       (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
+       (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
+       (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings`,
     [leaseId],
   );
+  // No row: the lease had already ended.
   if (!ctx) return [];
   const lease = toLease(ctx);
-  if (lease.endedAt !== null) return [];
   const decision = afterSessionLoss({
     remaining: lease.sessions,
     how,

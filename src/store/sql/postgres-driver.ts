@@ -87,10 +87,9 @@ export class PostgresDriver implements SqlDriver {
 
   /**
    * Group commit, as on SQLite: transactions queue, and each of up to `lanes` connections
-   * takes what has queued and runs it inside one BEGIN … COMMIT, each transaction in its own
-   * savepoint. PostgreSQL flushes its WAL once per COMMIT, so a batch shares one flush; a
-   * transaction that fails rolls back to its savepoint alone (serialization failures and
-   * deadlocks are queued again), and none is answered before its batch's COMMIT.
+   * takes what has queued and runs it inside one BEGIN … COMMIT. PostgreSQL flushes its WAL
+   * once per COMMIT, so a batch shares one flush; none is answered before its batch's COMMIT
+   * (see `runBatch` for what happens when one fails).
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -132,46 +131,42 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
-  /** Runs one batch; true if the connection is no longer usable. */
+  /**
+   * Runs one batch; true if the connection is no longer usable. Optimistic: no savepoints
+   * (each would cost a round trip per transaction). When a transaction fails, the whole
+   * batch is rolled back; the failed one gets its error (or is retried, for serialization
+   * failures and deadlocks) and the others, not yet answered, go back to the front of the
+   * queue to run again — which a transaction function must allow anyway.
+   */
   private async runBatch(client: pg.PoolClient, batch: Queued[]): Promise<boolean> {
     const tx = this.exec(client);
-    const done: { t: Queued; ok: boolean; value?: unknown; error?: unknown }[] = [];
-    const again: Queued[] = [];
-    const single = batch.length === 1;
+    const values: unknown[] = [];
+    let i = 0;
     try {
-      // Savepoint bookkeeping rides along with the neighbouring command (one round trip each).
-      await client.query(single ? 'BEGIN' : 'BEGIN; SAVEPOINT tx');
-      for (const [i, t] of batch.entries()) {
-        const last = i === batch.length - 1;
-        try {
-          const value = await t.fn(tx);
-          if (!single && !last) await client.query('RELEASE SAVEPOINT tx; SAVEPOINT tx');
-          done.push({ t, ok: true, value });
-        } catch (error) {
-          if (single) throw error;
-          await client.query(last ? 'ROLLBACK TO SAVEPOINT tx' : 'ROLLBACK TO SAVEPOINT tx; RELEASE SAVEPOINT tx; SAVEPOINT tx');
+      await client.query('BEGIN');
+      for (; i < batch.length; i++) values.push(await batch[i]!.fn(tx));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const failed = batch[i]; // undefined: the COMMIT failed
+      const rest = batch.filter((t) => t !== failed);
+      const lost = connectionLost(error);
+      if (failed === undefined || lost) {
+        // Nothing is known to be at fault but the commit or the connection: retry what may be.
+        const done = [];
+        const again = [];
+        for (const t of batch) {
           if (retryable(error, t)) again.push(t);
           else done.push({ t, ok: false, error });
         }
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      // The batch as a whole failed (the single transaction, the commit, or the connection):
-      // nothing of it is stored. Retry what may be retried, fail the rest.
-      await client.query('ROLLBACK').catch(() => undefined);
-      const all = [...done.map((d) => d.t), ...again, ...batch.filter((t) => !done.some((d) => d.t === t) && !again.includes(t))];
-      done.length = 0;
-      again.length = 0;
-      for (const t of all) {
-        if (retryable(error, t)) again.push(t);
-        else done.push({ t, ok: false, error });
-      }
-      if (connectionLost(error)) {
         this.settle(done, again);
-        return true;
+        return lost;
       }
+      this.queue.unshift(...rest);
+      this.settle(retryable(error, failed) ? [] : [{ t: failed, ok: false, error }], retryable(error, failed) ? [failed] : []);
+      return false;
     }
-    this.settle(done, again);
+    this.settle(batch.map((t, k) => ({ t, ok: true, value: values[k] })), []);
     return false;
   }
 
