@@ -1,11 +1,15 @@
 /**
- * A min-heap of deadlines with a map from key to heap slot (etcd's lessor pattern): a
- * heartbeat moves one deadline in O(log n), and the expiry loop finds what is due without
- * scanning. The index only *detects*; the caller acts on what `popDue` returns, a bounded
- * number at a time.
+ * A min-heap of deadlines with a map from key to heap slot (etcd's lessor pattern): the
+ * expiry loop finds what is due without scanning. The index only *detects*; the caller acts
+ * on what `popDue` returns, a bounded number at a time.
+ *
+ * Moving a deadline later (every heartbeat does) is O(1): the entry keeps its place under its
+ * old time and records the new one (`due`); it is moved down only when its old time comes
+ * up at the top — once per timeout instead of once per heartbeat. An entry's heap time is
+ * never later than its due time, so the top, once settled, is the earliest deadline.
  */
 export class DeadlineIndex<K> {
-  private readonly heap: { key: K; at: number }[] = [];
+  private readonly heap: { key: K; at: number; due: number }[] = [];
   private readonly slot = new Map<K, number>();
 
   get size(): number {
@@ -18,23 +22,23 @@ export class DeadlineIndex<K> {
 
   deadline(key: K): number | undefined {
     const i = this.slot.get(key);
-    return i === undefined ? undefined : this.heap[i]?.at;
+    return i === undefined ? undefined : this.heap[i]?.due;
   }
 
   /** Insert or move `key` to deadline `at`. */
   set(key: K, at: number): void {
     const i = this.slot.get(key);
     if (i === undefined) {
-      this.heap.push({ key, at });
+      this.heap.push({ key, at, due: at });
       this.slot.set(key, this.heap.length - 1);
       this.up(this.heap.length - 1);
       return;
     }
     const entry = this.heap[i]!;
-    const old = entry.at;
+    entry.due = at;
+    if (at >= entry.at) return; // later: settled lazily (see the class comment)
     entry.at = at;
-    if (at < old) this.up(i);
-    else this.down(i);
+    this.up(i);
   }
 
   delete(key: K): boolean {
@@ -53,7 +57,7 @@ export class DeadlineIndex<K> {
 
   /** The earliest deadline, if any. */
   peek(): { key: K; at: number } | undefined {
-    const top = this.heap[0];
+    const top = this.settledTop();
     return top ? { key: top.key, at: top.at } : undefined;
   }
 
@@ -61,12 +65,22 @@ export class DeadlineIndex<K> {
   popDue(now: number, max: number): K[] {
     const due: K[] = [];
     while (due.length < max) {
-      const top = this.heap[0];
+      const top = this.settledTop();
       if (!top || top.at > now) break;
       due.push(top.key);
       this.delete(top.key);
     }
     return due;
+  }
+
+  /** Moves entries whose deadline was extended down to their place until the top is current. */
+  private settledTop(): { key: K; at: number; due: number } | undefined {
+    for (;;) {
+      const top = this.heap[0];
+      if (!top || top.due === top.at) return top;
+      top.at = top.due;
+      this.down(0);
+    }
   }
 
   private up(i: number): void {
