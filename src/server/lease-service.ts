@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import type { AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import { canControl, selfId, type Principal } from './auth.js';
 import type { Permissions } from '../engine/types.js';
-import { type Clock, hashToken, newId, newJoinCode, newSecret, safeEqual } from './deps.js';
+import { type Clock, hashToken, newId, newJoinCode, newSecret } from './deps.js';
 import type { EventHub } from './event-hub.js';
 import type { Metrics } from './metrics.js';
 import { leaseJson } from './serialize.js';
@@ -192,7 +192,10 @@ export class LeaseService {
   async heartbeat(sessionId: string, token: string): Promise<{ expiresAt: number; lease: Lease; leaseText?: string }> {
     const hit = this.store.shared ? undefined : this.hot.get(sessionId);
     if (hit) {
-      if (!safeEqual(hashToken(token), hit.session.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the session');
+      // Hashes compare with ===: a timing difference would reveal bits of a SHA-256 output,
+      // which says nothing about a token that hashes to it (the operator key, a secret
+      // compared as it is, uses safeEqual).
+      if (hashToken(token) !== hit.session.tokenHash) throw new ApiError('unauthorized', 'this token does not belong to the session');
       const expiresAt = this.clock.now() + hit.session.timeout * 1000;
       this.deadlines.set(sessionId, expiresAt);
       this.metrics.heartbeats.inc();
@@ -329,7 +332,7 @@ export class LeaseService {
   async ticket(id: string, token: string, keepAlive: boolean): Promise<{ ticket: Ticket; lease?: Lease; session?: { id: string; token: string; interval: number; timeout: number } }> {
     const ticket = await this.store.getTicket(id);
     if (!ticket) throw new ApiError('not-found', `no ticket ${id}`);
-    if (!safeEqual(hashToken(token), ticket.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the ticket');
+    if (hashToken(token) !== ticket.tokenHash) throw new ApiError('unauthorized', 'this token does not belong to the ticket');
     if (ticket.status === 'waiting' && keepAlive) {
       const expiresAt = this.clock.now() + ticket.timeout * 1000;
       await this.store.touchTicket(id, expiresAt);
@@ -461,7 +464,7 @@ export class LeaseService {
 
   private checkToken(session: Session | null, sessionId: string, token: string): Session {
     if (!session) throw new ApiError('not-found', `no session ${sessionId}`);
-    if (!safeEqual(hashToken(token), session.tokenHash)) throw new ApiError('unauthorized', 'this token does not belong to the session');
+    if (hashToken(token) !== session.tokenHash) throw new ApiError('unauthorized', 'this token does not belong to the session');
     return session;
   }
 
