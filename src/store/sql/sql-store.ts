@@ -37,11 +37,12 @@ export class SqlStore implements Store {
   readonly shared: boolean;
   private lastPrune = Number.NEGATIVE_INFINITY;
   /**
-   * Credentials and products by key, the two reads every client request makes (see
-   * ReadCache). The methods below that change those rows drop the entries (any credential
-   * deletion clears them all; it is rare). Shared stores keep entries for `sharedCacheTtlMs`.
+   * Credentials, users and products by key, the reads every client request makes (see
+   * ReadCache). The methods below that change those rows drop the entries once their change
+   * is committed (clearing a whole map: such changes are rare). Shared stores keep entries
+   * for `sharedCacheTtlMs`.
    */
-  private readonly cache: { credentials: ReadCache<Credential>; products: ReadCache<Product> };
+  private readonly cache: { credentials: ReadCache<Credential>; products: ReadCache<Product>; users: ReadCache<User> };
 
   /**
    * @param expiryGraceMs shared stores only: how long past its stored deadline a session is
@@ -54,7 +55,7 @@ export class SqlStore implements Store {
     this.dialect = db.dialect;
     this.shared = db.dialect === 'postgres';
     const ttl = this.shared ? sharedCacheTtlMs : Number.POSITIVE_INFINITY;
-    this.cache = { credentials: new ReadCache(ttl), products: new ReadCache(ttl) };
+    this.cache = { credentials: new ReadCache(ttl), products: new ReadCache(ttl), users: new ReadCache(ttl) };
   }
 
   migrate(): Promise<void> {
@@ -124,8 +125,13 @@ export class SqlStore implements Store {
   }
 
   async getUser(accountId: string, id: string): Promise<User | undefined> {
+    const key = `${accountId}\u0000${id}`;
+    const hit = this.cache.users.get(key);
+    if (hit) return hit;
     const r = await this.db.get<Row>('SELECT * FROM users WHERE account_id = ? AND id = ?', [accountId, id]);
-    return r && toUser(r, await this.teamsOf(this.db, str(r.id)));
+    const u = r && toUser(r, await this.teamsOf(this.db, str(r.id)));
+    if (u) this.cache.users.set(key, u);
+    return u;
   }
 
   async findUserByUsername(accountId: string, username: string): Promise<(User & { passwordHash: string }) | undefined> {
@@ -163,14 +169,16 @@ export class SqlStore implements Store {
         const after = await tx.get<Row>('SELECT * FROM users WHERE id = ?', [id]);
         return toUser(after!, await this.teamsOf(tx, id));
       }),
-    );
+    ).finally(() => this.cache.users.clear());
   }
 
   async deleteUser(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind = 'user'", [accountId, id]);
-      this.cache.credentials.clear();
       return (await tx.run('DELETE FROM users WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
+    }).finally(() => {
+      this.cache.credentials.clear();
+      this.cache.users.clear();
     });
   }
 
@@ -205,7 +213,7 @@ export class SqlStore implements Store {
       const used = await tx.get<Row>('SELECT COUNT(*) AS n FROM licenses WHERE account_id = ? AND team_id = ?', [accountId, id]);
       if (num(used?.n ?? 0) > 0) throw new ApiError('conflict', 'the team still has licenses; reassign or delete them first');
       return (await tx.run('DELETE FROM teams WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
-    });
+    }).finally(() => this.cache.users.clear());
   }
 
   // ── products ──────────────────────────────────────────────────────────────────────────
@@ -369,9 +377,8 @@ export class SqlStore implements Store {
   async deleteEndpoint(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind = 'endpoint'", [accountId, id]);
-      this.cache.credentials.clear();
       return (await tx.run('DELETE FROM endpoints WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
-    });
+    }).finally(() => this.cache.credentials.clear());
   }
 
   // ── api keys and credentials ──────────────────────────────────────────────────────────
@@ -391,9 +398,8 @@ export class SqlStore implements Store {
   async deleteApiKey(accountId: string, id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run("DELETE FROM credentials WHERE account_id = ? AND subject_id = ? AND kind IN ('admin', 'service')", [accountId, id]);
-      this.cache.credentials.clear();
       return (await tx.run('DELETE FROM api_keys WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
-    });
+    }).finally(() => this.cache.credentials.clear());
   }
 
   putCredential(hash: string, c: Credential): Promise<void> {
