@@ -139,8 +139,8 @@ function RuleForm({ rule, onSaved }: { rule: AlertRule; onSaved: () => Promise<v
     setSaved(false);
     const r = await run(() => api.patch<AlertRule>(`/v1/alert-rules/${encodeURIComponent(rule.id)}`, { thresholds: parseNumbers(text, 'Thresholds'), enabled }));
     if (!r) return;
+    await onSaved(); // refreshed first, so typing after "saved" is not overwritten
     setSaved(true);
-    await onSaved();
   };
   return (
     <FormCard

@@ -57,8 +57,10 @@ export function SettingsTab() {
       }),
     );
     if (r) {
-      setSaved(true);
+      // Refreshed first, then confirmed: typing after the confirmation is never overwritten
+      // by the refresh.
       await current.reload();
+      setSaved(true);
     }
   };
   const addMinutes = async (e: Event) => {
