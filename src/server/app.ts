@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -62,7 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger: deps.logger ?? false,
     // Requests are not logged one by one (errors are); at the default level they would be
     // filtered anyway, after costing each request two log calls.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (its allocation shows in every request's profile): the few
     // places that log for a request name its id themselves (`{ reqId: req.id }`).
     childLoggerFactory: (logger) => logger,
