@@ -34,13 +34,14 @@ async function ownLeases(tx: SqlExecutor, accountId: string, userId: string | nu
   return rows.map(toLease);
 }
 
+/** Seats in use and valid capacity of a product, as two columns (`in_use`, `capacity`). */
+const LOAD_SQL = `(SELECT COALESCE(SUM(${IN_USE_SQL}), 0) FROM licenses li WHERE li.product_id = ?) AS in_use,
+  (SELECT COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0)
+     FROM licenses li WHERE li.product_id = ?) AS capacity`;
+const loadParams = (productId: string, now: number) => [productId, now, now, productId];
+
 async function productLoad(tx: SqlExecutor, productId: string, now: number): Promise<{ inUse: number; capacity: number }> {
-  const r = await tx.get<Row>(
-    `SELECT COALESCE(SUM(${IN_USE_SQL}), 0) AS in_use,
-            COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0) AS capacity
-       FROM licenses li WHERE li.product_id = ?`,
-    [now, now, productId],
-  );
+  const r = await tx.get<Row>(`SELECT ${LOAD_SQL}`, loadParams(productId, now));
   return { inUse: num(r?.in_use ?? 0), capacity: num(r?.capacity ?? 0) };
 }
 
@@ -104,8 +105,14 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
 async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, now: number): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
-  const acc = await tx.get<Row>('SELECT settings FROM accounts WHERE id = ?', [req.accountId]);
+  // The account's settings and the product's load in one round trip: the load is what a
+  // refusal reports, and a refusal is the usual way out of here.
+  const acc = await tx.get<Row>(
+    `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings, ${LOAD_SQL}`,
+    [req.accountId, ...loadParams(product.id, now)],
+  );
   const settings = json<AccountSettings>(acc!.settings);
+  const load = { inUse: num(acc!.in_use ?? 0), capacity: num(acc!.capacity ?? 0) };
 
   if (flexEligible(req.channel, product.flex.channels, req.flex)) {
     const took = await tx.run('UPDATE accounts SET flex_in_use = flex_in_use + 1 WHERE id = ? AND flex_in_use < ?', [req.accountId, settings.flexMax]);
@@ -142,7 +149,7 @@ async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, 
   }
   // A refusal writes nothing here: the server records it (and opens the max-reached
   // interval) in its next batch, so refusals under contention do not each wait on a commit.
-  return { kind: 'no-seat', ...(await productLoad(tx, product.id, now)), ownLeases: await ownLeases(tx, req.accountId, userId) };
+  return { kind: 'no-seat', ...load, ownLeases: await ownLeases(tx, req.accountId, userId) };
 }
 
 interface NewLeaseShape {
