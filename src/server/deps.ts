@@ -7,6 +7,17 @@ export interface Clock {
 }
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** `fn` run so that calls while a run is in progress share it instead of starting another. */
+export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  return () => {
+    running ??= fn().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+}
+
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {
   constructor(private t: number) {}

@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import type { AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import { canControl, selfId, type Principal } from './auth.js';
 import type { Permissions } from '../engine/types.js';
-import { type Clock, hashToken, newId, newJoinCode, newSecret } from './deps.js';
+import { type Clock, hashToken, newId, newJoinCode, newSecret, singleFlight } from './deps.js';
 import type { EventHub } from './event-hub.js';
 import type { Metrics } from './metrics.js';
 import { leaseJson } from './serialize.js';
@@ -47,7 +47,6 @@ export class LeaseService {
   readonly deadlines = new DeadlineIndex<string>();
   /** Deadlines not yet written back, for stores shared by several servers. */
   private readonly pendingTouches = new Map<string, number>();
-  private ticking: Promise<void> | null = null;
   /** Set when timed work failed because the store was unreachable. */
   private storeWasDown = false;
   private lastPeaks = Number.NEGATIVE_INFINITY;
@@ -390,14 +389,7 @@ export class LeaseService {
    * yielding between them so that a mass expiry cannot starve heartbeats), then fire lease
    * timers (linger, daily reset). Overlapping calls share one pass.
    */
-  tick(): Promise<void> {
-    if (!this.ticking) {
-      this.ticking = this.runTick().finally(() => {
-        this.ticking = null;
-      });
-    }
-    return this.ticking;
-  }
+  readonly tick: () => Promise<void> = singleFlight(() => this.runTick());
 
   private async runTick(): Promise<void> {
     try {

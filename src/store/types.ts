@@ -311,6 +311,18 @@ export interface DueDelivery extends Delivery {
   secret: string | null;
 }
 
+/** One condition met at an alert check, as its notification lists it. */
+export interface AlertCondition {
+  kind: AlertKind;
+  license: string | null;
+  licenseName: string | null;
+  product: string;
+  value: number;
+  /** Every threshold met, and which of them fired at this check. */
+  met: number[];
+  fired: number[];
+}
+
 /** What one alert check of an account decided (its notification is in the outbox already). */
 export interface AlertCheck {
   accountId: string;

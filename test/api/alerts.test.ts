@@ -185,6 +185,10 @@ describe.each(kinds)('alerts ($name)', (kind) => {
     expect(m.data).toContain('product scan: units used of the quota at 92 %; thresholds met: 75 % (new), 90 % (new).');
     const log = (await h.req('GET', '/v1/alerts/deliveries', h.owner)).body.items;
     expect(log).toEqual([expect.objectContaining({ type: 'alert', status: 'delivered', attempts: 1 })]);
+    const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/seatkeeper_alerts_total\{kind="usage"\} 2/);
+    expect(metrics).toMatch(/seatkeeper_alerts_total\{kind="seats"\} 1/);
+    expect(metrics).toMatch(/seatkeeper_deliveries_total\{channel="email",outcome="delivered"\} 1/);
 
     // A later check lists the conditions still met along with the new one.
     await h.req('POST', '/v1/usage', h.owner, { product: 'scan', units: 3 });

@@ -37,6 +37,10 @@ describe.each(kinds)('client life cycle ($name)', (kind) => {
     expect(hb.status).toBe(200);
     expect(hb.body.expiresAt).toBe(new Date(h.clock.now() + 30_000).toISOString());
     expect(hb.body.lease.id).toBe(a.body.lease.id);
+    expect(hb.headers['content-type']).toBe('application/json; charset=utf-8');
+    await heartbeat(a.body.session);
+    // Heartbeats are counted in a plain number and read at scrape time.
+    expect((await h.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^seatkeeper_heartbeats_total 2$/m);
 
     const full = await acquire({ product: 'display' });
     expect(full.status).toBe(409);

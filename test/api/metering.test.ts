@@ -150,6 +150,23 @@ describe.each(kinds)('metering ($name)', (kind) => {
       expect((await h.req('GET', '/v1/usage', h.owner)).body.products[0].units.used).toBe(200);
     });
 
+    it('forget idempotency keys after 7 days', async () => {
+      // Reports here use a service key: login tokens last a week.
+      const key = (await h.req('POST', '/v1/api-keys', h.owner, { name: 'meter', kind: 'service' })).body.secret as string;
+      const send = (units: number) => h.app.inject({
+        method: 'POST', url: '/v1/usage', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': 'daily-1' },
+        payload: JSON.stringify({ product: 'scan', units }),
+      }).then((r) => r.json());
+      await tick(); // the hourly upkeep has run once, at the start
+      expect(await send(10)).toMatchObject({ used: 10, replayed: false });
+      h.clock.advance(7 * DAY - 1000);
+      await tick();
+      expect(await send(10)).toMatchObject({ used: 10, replayed: true });
+      h.clock.advance(3600_000);
+      await tick(); // the key is now more than 7 days old: forgotten
+      expect(await send(10)).toMatchObject({ used: 20, replayed: false });
+    });
+
     it('never count past the limit under concurrent reports', async () => {
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => report(30, `k${i}`)));
       const ok = results.filter((r) => r.status === 200).length;

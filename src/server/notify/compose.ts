@@ -3,17 +3,9 @@
  * newly crossed thresholds first (seed 004: "if multiple conditions are met, the email will
  * contain all the information"). Pure.
  */
+import type { AlertCondition as Condition } from '../../store/types.js';
 import type { Mail } from './mailer.js';
 
-interface Condition {
-  kind: string;
-  license: string | null;
-  licenseName: string | null;
-  product: string;
-  value: number;
-  met: number[];
-  fired: number[];
-}
 
 const WHAT: Record<string, string> = {
   devices: 'active devices',
@@ -30,7 +22,7 @@ const ADVICE: Record<string, (c: Condition) => string | null> = {
 };
 
 function pct(v: number): string {
-  return Number.isFinite(v) ? `${Math.round(v * 10) / 10} %` : 'over 100 % (no seats)';
+  return `${Math.round(v * 10) / 10} %`;
 }
 
 export function describeCondition(c: Condition): string {

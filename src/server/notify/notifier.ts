@@ -5,8 +5,8 @@
  * after the last attempt. A slow or failing receiver holds up nothing but its own message.
  */
 import { DELIVERY_MAX_ATTEMPTS, retryDelayMs } from '../../engine/metering.js';
-import type { DueDelivery, Store } from '../../store/types.js';
-import type { Clock } from '../deps.js';
+import type { AlertCondition, DueDelivery, Store } from '../../store/types.js';
+import { type Clock, singleFlight } from '../deps.js';
 import type { Metrics } from '../metrics.js';
 import { alertMail } from './compose.js';
 import type { Mailer } from './mailer.js';
@@ -23,11 +23,7 @@ export interface NotifierOptions {
 
 export const DEFAULT_NOTIFIER: NotifierOptions = { batch: 50, leaseMs: 60_000, timeoutMs: 10_000 };
 
-type Condition = Parameters<typeof alertMail>[2][number];
-
 export class Notifier {
-  private running: Promise<number> | null = null;
-
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -37,14 +33,7 @@ export class Notifier {
   ) {}
 
   /** One pass; overlapping calls share it. Resolves to the number of messages attempted. */
-  run(): Promise<number> {
-    if (!this.running) {
-      this.running = this.pass().finally(() => {
-        this.running = null;
-      });
-    }
-    return this.running;
-  }
+  readonly run: () => Promise<number> = singleFlight(() => this.pass());
 
   private async pass(): Promise<number> {
     const due = await this.store.claimDeliveries(this.clock.now(), this.opts.batch, this.opts.leaseMs);
@@ -68,7 +57,7 @@ export class Notifier {
     if (d.channel === 'email') {
       if (!this.mailer) return { ok: false, status: null, error: 'no SMTP server configured (SEATKEEPER_SMTP_URL)' };
       const account = await this.store.getAccount(d.accountId);
-      const p = d.payload as { to: string[]; conditions: Condition[] };
+      const p = d.payload as { to: string[]; conditions: AlertCondition[] };
       await this.mailer.send(alertMail(account?.name ?? d.accountId, p.to, p.conditions));
       return { ok: true, status: null, error: null };
     }

@@ -22,8 +22,7 @@ const Url = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 
 const Events = Type.Array(Type.String({ pattern: '^(\\*|[a-z][a-z.-]{0,49})$' }), { minItems: 1, maxItems: 50 });
 const Secret = Type.String({ minLength: 16, maxLength: 200 });
 
-// A value over any threshold with no seats to divide by is stored as 1e9; shown as such.
-const alertJson = (a: Alert) => ({ id: a.id, at: iso(a.at), license: a.license, product: a.product, kind: a.kind, threshold: a.threshold, value: Number.isFinite(a.value) ? a.value : 1e9 });
+const alertJson = (a: Alert) => ({ id: a.id, at: iso(a.at), license: a.license, product: a.product, kind: a.kind, threshold: a.threshold, value: a.value });
 const webhookJson = (w: Webhook) => ({ id: w.id, url: w.url, events: w.events, enabled: w.enabled, createdAt: iso(w.createdAt) });
 const deliveryJson = (d: Delivery) => ({
   id: d.id, type: d.type, status: d.status, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError,

@@ -6,7 +6,7 @@
  * the notification it produces, happens once however many servers run it.
  */
 import { DEFAULT_ALERT_RULES, crossings, normaliseThresholds, percentOf, wantsEvent, type AlertKind, type AlertRule } from '../../engine/metering.js';
-import type { Alert, AlertCheck, Delivery, DeliveryStatus, DueDelivery, LeaseEvent, Page, PageOf, ReportRange, Webhook, WebhookInput } from '../types.js';
+import type { Alert, AlertCheck, AlertCondition, Delivery, DeliveryStatus, DueDelivery, LeaseEvent, Page, PageOf, ReportRange, Webhook, WebhookInput } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { appendEvent } from './policy-ops.js';
 import { json, num, numOrNull, paged, str, strOrNull } from './rows.js';
@@ -75,17 +75,6 @@ async function subjects(tx: SqlExecutor, accountId: string): Promise<Subject[]> 
   return out;
 }
 
-/** One condition met at a check, as a notification lists it. */
-export interface Condition {
-  kind: AlertKind;
-  license: string | null;
-  licenseName: string | null;
-  product: string;
-  value: number;
-  /** Every threshold met, and which of them fired at this check. */
-  met: number[];
-  fired: number[];
-}
 
 /**
  * Accounts whose check is due: their next check time has passed (or was never set). The
@@ -119,7 +108,7 @@ export async function runAlertCheck(
   const state = new Map((await tx.all<Row>('SELECT kind, subject, fired FROM alert_state WHERE account_id = ?', [accountId])).map((r) => [`${str(r.kind)}:${str(r.subject)}`, json<number[]>(r.fired)]));
 
   const fired: Alert[] = [];
-  const conditions: Condition[] = [];
+  const conditions: AlertCondition[] = [];
   for (const s of await subjects(tx, accountId)) {
     const rule = rules.get(s.kind);
     if (!rule) continue;
@@ -134,7 +123,7 @@ export async function runAlertCheck(
     for (const t of c.fire) {
       const a: Alert = { id: newId('alr'), at: now, kind: s.kind, license: s.license, product: s.product, threshold: t, value: s.value };
       await tx.run('INSERT INTO alerts (id, account_id, at, kind, license_id, product_id, threshold, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-        a.id, accountId, now, a.kind, a.license, s.productId, t, Number.isFinite(s.value) ? s.value : 1e9,
+        a.id, accountId, now, a.kind, a.license, s.productId, t, s.value,
       ]);
       fired.push(a);
     }

@@ -141,14 +141,14 @@ export class PostgresDriver implements SqlDriver {
   private async runBatch(client: pg.PoolClient, batch: Queued[]): Promise<boolean> {
     const tx = this.exec(client);
     const values: unknown[] = [];
-    let i = 0;
+    let i = -1; // -1: BEGIN; batch.length: COMMIT; else the transaction running
     try {
       await client.query('BEGIN');
-      for (; i < batch.length; i++) values.push(await batch[i]!.fn(tx));
+      for (i = 0; i < batch.length; i++) values.push(await batch[i]!.fn(tx));
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      const failed = batch[i]; // undefined: the COMMIT failed
+      const failed = batch[i]; // undefined: BEGIN or COMMIT failed, no transaction is at fault
       const rest = batch.filter((t) => t !== failed);
       const lost = connectionLost(error);
       if (failed === undefined || lost) {
