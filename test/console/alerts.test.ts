@@ -131,7 +131,11 @@ describe.skipIf(!haveChromium)('web console: alerts, webhooks, devices, quotas a
     const field = rule.getByLabel('Thresholds (%)');
     await expect.poll(() => field.inputValue()).toBe('75, 90, 100');
     await field.fill('100, 75');
+    const patched = page.waitForResponse((r) => r.url().endsWith('/v1/alert-rules/seats') && r.request().method() === 'PATCH', { timeout: 10_000 }).catch(() => null);
     await rule.getByRole('button', { name: 'Save rule' }).click();
+    // What was sent, first: a stale form would show here rather than as a missing notice.
+    const resp = await patched;
+    expect(resp && `${resp.status()} ${resp.request().postData()}`).toBe('200 {"thresholds":[100,75],"enabled":true}');
     await rule.getByText('Saved: 75 %, 100 %.').waitFor();
     expect(await field.inputValue()).toBe('75, 100');
     const rules = (await api('GET', '/v1/alert-rules', owner)).body.items;
