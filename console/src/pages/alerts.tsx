@@ -128,8 +128,14 @@ function RuleForm({ rule, onSaved }: { rule: AlertRule; onSaved: () => Promise<v
   const [text, setText] = useState(stored);
   const [enabled, setEnabled] = useState(rule.enabled);
   const [saved, setSaved] = useState(false);
-  // What the server stored (sorted) replaces what was typed.
+  // What the server stored (sorted) replaces what was typed, when it changes. Not on mount:
+  // effects run after paint (later still on a busy machine), and the state already starts
+  // from it, so a mount-time sync could only overwrite what the user typed meanwhile.
+  const synced = useRef(`${stored}|${rule.enabled}`);
   useEffect(() => {
+    const now = `${stored}|${rule.enabled}`;
+    if (synced.current === now) return;
+    synced.current = now;
     setText(stored);
     setEnabled(rule.enabled);
   }, [stored, rule.enabled]);

@@ -14,23 +14,29 @@ function timeZones(): string[] {
   }
 }
 
+type Form = {
+  timezone: string; dailyReset: string; flexMax: string; ppuEnabled: boolean; lowThreshold: string;
+  view: Scope; control: Scope; alertRecipients: string; alertCheckInterval: string;
+};
+
+function formOf(s: Settings): Form {
+  return {
+    timezone: s.timezone, dailyReset: s.dailyReset, flexMax: String(s.flexMax), ppuEnabled: s.ppu.enabled,
+    lowThreshold: String(s.ppu.lowThreshold ?? 30), view: s.permissions.view, control: s.permissions.control,
+    alertRecipients: s.alertRecipients, alertCheckInterval: String(s.alertCheckInterval),
+  };
+}
+
 /** Account settings (PATCH /v1/settings) and pay-per-use top-ups. */
 export function SettingsTab() {
   const { api } = useConsole();
   const current = useLoad(() => api.get<Settings>('/v1/settings'), []);
-  const [f, setF] = useState<null | {
-    timezone: string; dailyReset: string; flexMax: string; ppuEnabled: boolean; lowThreshold: string;
-    view: Scope; control: Scope; alertRecipients: string; alertCheckInterval: string;
-  }>(null);
+  const [f, setF] = useState<null | Form>(null);
   const zones = useMemo(timeZones, []);
+  // The form starts from the first load only; after a save it takes the saved answer (below).
+  // Re-syncing on every load would overwrite what the user is typing.
   useEffect(() => {
-    const s = current.data;
-    if (!s) return;
-    setF({
-      timezone: s.timezone, dailyReset: s.dailyReset, flexMax: String(s.flexMax), ppuEnabled: s.ppu.enabled,
-      lowThreshold: String(s.ppu.lowThreshold ?? 30), view: s.permissions.view, control: s.permissions.control,
-      alertRecipients: s.alertRecipients, alertCheckInterval: String(s.alertCheckInterval),
-    });
+    if (current.data && f === null) setF(formOf(current.data));
   }, [current.data]);
   const save = useAction();
   const [saved, setSaved] = useState(false);
@@ -57,10 +63,9 @@ export function SettingsTab() {
       }),
     );
     if (r) {
-      // Refreshed first, then confirmed: typing after the confirmation is never overwritten
-      // by the refresh.
-      await current.reload();
+      setF(formOf(r));
       setSaved(true);
+      void current.reload(); // the balance and pay-per-use labels below read the loaded settings
     }
   };
   const addMinutes = async (e: Event) => {
