@@ -26,16 +26,18 @@ function actor(req: FastifyRequest): string | null {
 
 /**
  * Records every successful administrative write — who, when, which route, the target id and
- * the body with secrets redacted — after the answer is sent. The hook is attached, as routes
- * are registered, to the audited write routes only, so that hot routes (heartbeats) do not
- * pay for it.
+ * the body with secrets redacted — before the answer leaves (onSend), so that whoever got the
+ * answer finds the record (written after it, a next request could overtake it). A failure to
+ * record is logged and does not fail the change, which has been made. The hook is attached, as
+ * routes are registered, to the audited write routes only, so that hot routes (heartbeats) do
+ * not pay for it.
  */
 export function installAudit(app: FastifyInstance, ctx: Ctx): void {
-  const record = async (req: FastifyRequest, reply: { statusCode: number }) => {
-    if (reply.statusCode >= 400) return;
+  const record = async (req: FastifyRequest, reply: { statusCode: number }, payload: unknown) => {
+    if (reply.statusCode >= 400) return payload;
     const route = req.routeOptions.url ?? '';
     const who = actor(req);
-    if (who === null) return;
+    if (who === null) return payload;
     const params = req.params as { id?: string } | undefined;
     try {
       await ctx.store.recordAudit({
@@ -49,11 +51,12 @@ export function installAudit(app: FastifyInstance, ctx: Ctx): void {
     } catch (err) {
       req.log.error({ err, reqId: req.id }, 'audit record failed');
     }
+    return payload;
   };
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!AUDITED.test(route.url) || methods.every((m) => m === 'GET' || m === 'HEAD')) return;
-    const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
-    route.onResponse = [...existing, record];
+    const existing = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend];
+    route.onSend = [...existing, record];
   });
 }
