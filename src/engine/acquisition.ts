@@ -66,3 +66,31 @@ export function orderCandidates<L extends CandidateLicense>(
   ranked.sort((a, b) => a.r - b.r || a.i - b.i);
   return ranked.map((x) => x.l);
 }
+
+/** What decides whether a request has any way to be served other than a free seat. */
+export interface RefusalShape {
+  seatModel: 'session' | 'user-device' | 'user' | 'device';
+  /** The seat key the request would reuse a lease by (`seatKey`), or null. */
+  seatKey: string | null;
+  join: string | null;
+  /** The requester's personal cap (`maxLeases`), or null. */
+  maxLeases: number | null;
+  hasQuota: boolean;
+  standby: boolean;
+  wait: boolean;
+  /** `flexEligible` for the request. */
+  flex: boolean;
+}
+
+/**
+ * Whether, when no seat is free, this request can only be refused: it joins no lease, cannot
+ * reuse one by seat key, has no personal cap (whose refusal comes first and says something
+ * else), no usage quota (whose exhaustion comes first), no device activation to renew, and
+ * no way out of a refusal (flex, the queue, a standby reservation). Pay-per-use is the
+ * account's setting, which the store checks. For such a request the store may answer the
+ * refusal from a read of the free slots, without a transaction; a grant always goes through
+ * the atomic claim.
+ */
+export function onlyRefusable(r: RefusalShape): boolean {
+  return r.seatModel !== 'device' && r.seatKey === null && r.join === null && r.maxLeases === null && !r.hasQuota && !r.standby && !r.wait && !r.flex;
+}

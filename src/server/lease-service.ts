@@ -4,11 +4,13 @@
  * nothing), runs the timed actions, and hands the resulting events to the hub.
  */
 import { DeadlineIndex } from '../engine/deadline-index.js';
-import { heartbeatPolicy } from '../engine/seat.js';
+import { heartbeatPolicy, seatKey } from '../engine/seat.js';
+import { onlyRefusable } from '../engine/acquisition.js';
+import { flexEligible } from '../engine/policy.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
-import type { AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
+import type { AcquireOutcome, AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import { canControl, selfId, type Principal } from './auth.js';
 import type { Permissions } from '../engine/types.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, singleFlight } from './deps.js';
@@ -101,6 +103,17 @@ export class LeaseService {
     if (input.standby && (input.join !== undefined || input.wait)) {
       throw new ApiError('bad-request', 'a standby lease reserves a new seat: it cannot join a lease or wait', { field: 'standby' });
     }
+    const join = input.join ?? null;
+    const shape = {
+      seatModel: product.seatModel, seatKey: seatKey(product.seatModel, user?.id ?? null, input.device ?? null), join,
+      maxLeases: user?.maxLeases ?? null, hasQuota: product.quota !== null, standby: input.standby ?? false, wait: input.wait ?? false,
+      flex: flexEligible(input.channel ?? null, product.flex.channels, input.flex),
+    };
+    if (onlyRefusable(shape)) {
+      // Most requests under contention: refused from a read, before any secret is made.
+      const full = await this.store.refuseIfFull({ accountId: p.accountId, product, user, ppu: input.ppu }, now);
+      if (full) this.refuse(p, product, user, input, full, now);
+    }
     const policy = heartbeatPolicy(product, input.clientType ?? null);
     const token = newSecret('sss');
     // Only a request that may wait needs a ticket (and its hashes).
@@ -115,7 +128,7 @@ export class LeaseService {
         clientType: input.clientType ?? null,
         channel: input.channel ?? null,
         platform: input.platform ?? null,
-        join: input.join ?? null,
+        join,
         hold: input.hold ?? 'heartbeat',
         meta: (input.meta as Record<string, unknown> | undefined) ?? null,
         standby: input.standby ?? false,
@@ -167,24 +180,31 @@ export class LeaseService {
           product: product.key, used: outcome.used, quota: outcome.quota, limit: outcome.limit,
         });
       case 'no-seat':
-      case 'user-limit': {
-        this.refused(p, product, user, input, outcome.kind, now);
-        const detail =
-          outcome.kind === 'no-seat'
-            ? `all ${outcome.capacity} seats of ${product.key} are in use`
-            : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
-        throw new ApiError(outcome.kind, detail, {
-          product: product.key,
-          inUse: outcome.inUse,
-          capacity: outcome.capacity,
-          // A seat abandoned by a crashed client is freed within one heartbeat timeout.
-          retryAfter: product.heartbeat.timeout,
-          ownLeases: outcome.ownLeases.map(leaseJson),
-          manageUrl: this.opts.manageUrl,
-          ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
-        });
-      }
+      case 'user-limit':
+        return this.refuse(p, product, user, input, outcome, now);
     }
+  }
+
+  /** Records a refusal for want of a seat (or under the personal cap) and throws its answer. */
+  private refuse(
+    p: Principal, product: Product, user: Requester | null, input: AcquireInput,
+    outcome: Extract<AcquireOutcome, { kind: 'no-seat' | 'user-limit' }>, now: number,
+  ): never {
+    this.refused(p, product, user, input, outcome.kind, now);
+    const detail =
+      outcome.kind === 'no-seat'
+        ? `all ${outcome.capacity} seats of ${product.key} are in use`
+        : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
+    throw new ApiError(outcome.kind, detail, {
+      product: product.key,
+      inUse: outcome.inUse,
+      capacity: outcome.capacity,
+      // A seat abandoned by a crashed client is freed within one heartbeat timeout.
+      retryAfter: product.heartbeat.timeout,
+      ownLeases: outcome.ownLeases.map(leaseJson),
+      manageUrl: this.opts.manageUrl,
+      ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
+    });
   }
 
   /** Checks the session token and moves the deadline; the store is only read, if at all. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { licenseValid, orderCandidates } from '../../src/engine/acquisition.js';
-import type { CandidateLicense, Requester } from '../../src/engine/acquisition.js';
+import { licenseValid, onlyRefusable, orderCandidates } from '../../src/engine/acquisition.js';
+import type { CandidateLicense, RefusalShape, Requester } from '../../src/engine/acquisition.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0); // 2026-01-15T12:00:00Z
 
@@ -343,5 +343,22 @@ describe('orderCandidates — properties', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('onlyRefusable — which requests a full product can only refuse', () => {
+  const plain: RefusalShape = { seatModel: 'session', seatKey: null, join: null, maxLeases: null, hasQuota: false, standby: false, wait: false, flex: false };
+
+  it('a plain session request has no way but a free seat', () => {
+    expect(onlyRefusable(plain)).toBe(true);
+    expect(onlyRefusable({ ...plain, seatModel: 'user-device' })).toBe(true); // no device named: no seat key
+  });
+
+  it('every way out of a refusal, or a refusal of another kind, needs the full acquisition', () => {
+    const others: Partial<RefusalShape>[] = [
+      { seatModel: 'device' }, { seatKey: 'u:usr_1' }, { join: 'ABCD-1234' }, { maxLeases: 2 }, { maxLeases: 0 },
+      { hasQuota: true }, { standby: true }, { wait: true }, { flex: true },
+    ];
+    for (const o of others) expect(onlyRefusable({ ...plain, ...o }), JSON.stringify(o)).toBe(false);
   });
 });

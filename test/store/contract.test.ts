@@ -56,6 +56,48 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     expect((await store.getLicense(account, lic.id))?.inUse).toBe(12);
   });
 
+  it('refuseIfFull answers only when no slot is free, and never grants', async () => {
+    const lic = await license(2);
+    expect(await store.refuseIfFull(request(), NOW)).toBeNull(); // free slots: acquire decides
+    const held = await Promise.all([store.acquire(request(), NOW), store.acquire(request(), NOW)]);
+    expect(held.map((o) => o.kind)).toEqual(['granted', 'granted']);
+    expect(await store.refuseIfFull(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 2, capacity: 2, ownLeases: [] });
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(2);
+    // A seat freed is seen at once.
+    const first = held[0]!;
+    if (first.kind !== 'granted') throw new Error('expected a grant');
+    await store.endSession(first.session.id, 'ended', NOW + 1);
+    expect(await store.refuseIfFull(request(), NOW + 2)).toBeNull();
+  });
+
+  it('refuseIfFull leaves pay-per-use, soft and suspended licenses to acquire', async () => {
+    const lic = await license(1);
+    expect((await store.acquire(request(), NOW)).kind).toBe('granted');
+    expect((await store.refuseIfFull(request(), NOW))?.kind).toBe('no-seat');
+    const acc = await store.getAccount(account);
+    await store.updateAccount(account, { settings: { ...acc!.settings, ppu: { ...acc!.settings.ppu, enabled: true } } });
+    expect(await store.refuseIfFull(request(), NOW)).toBeNull();
+    expect((await store.refuseIfFull(request({ ppu: false }), NOW))?.kind).toBe('no-seat'); // opted out
+    await store.updateAccount(account, { settings: acc!.settings });
+    expect((await store.refuseIfFull(request(), NOW))?.kind).toBe('no-seat');
+    await store.updateLicense(account, lic.id, { enforcement: 'soft', exceptionQuota: 3 }, NOW);
+    expect(await store.refuseIfFull(request(), NOW)).toBeNull();
+  });
+
+  it('records a batch of refusals, and opens one max-reached interval per product', async () => {
+    await license(1);
+    const denials = Array.from({ length: 150 }, (_, i) => ({
+      accountId: account, productId: product.id, userId: null, device: `d${i}`, code: i % 3 === 0 ? 'user-limit' : 'no-seat', at: NOW + i,
+    }));
+    await store.recordDenials(denials);
+    const page = await store.listDenials(account, { from: null, to: null }, { cursor: null, limit: 500 });
+    expect(page.items.map((d) => d.device)).toEqual(denials.map((d) => d.device));
+    expect(page.items.filter((d) => d.code === 'user-limit')).toHaveLength(50);
+    const max = await store.listMaxReached(account, { from: null, to: null }, { cursor: null, limit: 10 });
+    expect(max.items).toHaveLength(1);
+    expect(max.items[0]!.from).toBe(NOW + 1); // the first refusal for want of a seat
+  });
+
   it('creates one lease for concurrent requests with the same seat key', async () => {
     await license(10);
     const p2 = await store.updateProduct(account, product.id, { seatModel: 'user-device' });

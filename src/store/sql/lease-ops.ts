@@ -9,7 +9,7 @@ import { afterSessionLoss, onExplicitRelease, onLeaseTimer, type LossDecision } 
 import { seatKey } from '../../engine/seat.js';
 import type { EndReason } from '../../engine/types.js';
 import type {
-  AccountSettings, AcquireOutcome, AcquireRequest, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
+  AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, RefusalProbe, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { IN_USE_SQL, claimSeat, freeSeat, seatCandidates } from './seats.js';
@@ -96,6 +96,32 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   if (granted) return newLease(tx, req, key, { license: granted.license, kind: granted.kind }, now, []);
   return noSeat(tx, req, key, now);
 }
+
+/**
+ * The refusal of a request with no way but a free seat (`onlyRefusable`), answered from one
+ * read and no transaction, when no license of the product has a free slot: under contention
+ * that is most requests, and a refusal changes nothing. Null when the full `acquire` must run:
+ * a slot may be free (the claim decides), a license is soft (never refuses) or suspended (a
+ * refusal that says so), or the account's pay-per-use may serve the request. The slots are
+ * read as committed; a seat freed a moment later is the same race as a request that came a
+ * moment earlier.
+ */
+export async function quickRefusal(db: SqlExecutor, req: RefusalProbe, now: number): Promise<NoSeat | null> {
+  const r = await db.get<Row>(
+    `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
+       EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
+                WHERE li.product_id = ?) AS free,
+       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
+       ${LOAD_SQL}`,
+    [req.accountId, req.product.id, req.product.id, ...loadParams(req.product.id, now)],
+  );
+  if (!r || truthy(r.free) || truthy(r.special)) return null;
+  if (req.ppu !== false && json<AccountSettings>(r.settings).ppu.enabled) return null;
+  return { kind: 'no-seat', inUse: num(r.in_use ?? 0), capacity: num(r.capacity ?? 0), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
+}
+
+/** A SQL boolean: 0/1 on SQLite, true/false on PostgreSQL. */
+const truthy = (v: unknown): boolean => v === true || v === 1 || v === 1n;
 
 /**
  * No seat: flex (on a flex channel, while the account holds fewer than `flexMax`), then

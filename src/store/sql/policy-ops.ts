@@ -7,7 +7,7 @@
 import type { Requester as EngineRequester } from '../../engine/acquisition.js';
 import { crossedBelow, nextDue, pickWaiter, type LeaseClock } from '../../engine/policy.js';
 import { seatKey } from '../../engine/seat.js';
-import type { AccountSettings, Lease, LeaseEvent } from '../types.js';
+import type { AccountSettings, DenialRecord, Lease, LeaseEvent } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { json, num, numOrNull, str, strOrNull, toLease } from './rows.js';
 import { takeSeat } from './seats.js';
@@ -97,10 +97,26 @@ export async function topUp(tx: SqlExecutor, accountId: string, minutes: number)
 
 // ── refusals ────────────────────────────────────────────────────────────────────────────
 
-export async function recordDenial(tx: SqlExecutor, d: { accountId: string; productId: string; userId: string | null; device: string | null; code: string }, now: number): Promise<void> {
-  await tx.run('INSERT INTO denials (account_id, product_id, user_id, device, code, at) VALUES (?, ?, ?, ?, ?, ?)', [
-    d.accountId, d.productId, d.userId, d.device, d.code, now,
-  ]);
+/**
+ * Records refusals: multi-row inserts (a refusal under contention is the most frequent write
+ * there is, and a statement per row costs most of it), in chunks of powers of two so that a
+ * handful of statement shapes serve every batch size.
+ */
+export async function recordDenials(tx: SqlExecutor, ds: readonly DenialRecord[]): Promise<void> {
+  for (let i = 0; i < ds.length;) {
+    let n = 64;
+    while (n > ds.length - i) n >>= 1;
+    const chunk = ds.slice(i, i + n);
+    await tx.run(
+      `INSERT INTO denials (account_id, product_id, user_id, device, code, at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((d) => [d.accountId, d.productId, d.userId, d.device, d.code, d.at]),
+    );
+    i += n;
+  }
+  // A product's max-reached interval opens at its first refusal for want of a seat.
+  const first = new Map<string, DenialRecord>();
+  for (const d of ds) if (d.code === 'no-seat' && !first.has(d.productId)) first.set(d.productId, d);
+  for (const d of first.values()) await openMaxReached(tx, d.accountId, d.productId, d.at);
 }
 
 /** Opens a max-reached interval for the product unless one is open. */

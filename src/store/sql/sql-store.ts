@@ -1,6 +1,6 @@
 import type {
   AcquireOutcome, AcquireRequest, ActiveLogin, AuditEntry, Denial, DenialRecord, HeartbeatOutcome, Requester, UsagePoint, Lease, LeaseEvent,
-  LeaseFilter, License, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket, Product, ProductUsage, Store,
+  LeaseFilter, License, LiveSession, MaxReached, NoSeat, RefusalProbe, Page, PageOf, ReportRange, Ticket, Product, ProductUsage, Store,
   Alert, AlertCheck, AlertRule, CloseOutcome, Delivery, DeliveryStatus, DeviceActivation, DueDelivery, SoftException, UnitsOutcome, Webhook, WebhookInput,
 } from '../types.js';
 import type { Row } from './driver.js';
@@ -40,6 +40,10 @@ export class SqlStore extends SqlSetupStore implements Store {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
     }
+  }
+
+  refuseIfFull(req: RefusalProbe, now: number): Promise<NoSeat | null> {
+    return this.db.read((db) => leaseOps.quickRefusal(db, req, now));
   }
 
   heartbeat(sessionId: string): Promise<HeartbeatOutcome> {
@@ -201,12 +205,7 @@ export class SqlStore extends SqlSetupStore implements Store {
 
   async recordDenials(ds: readonly DenialRecord[]): Promise<void> {
     if (ds.length === 0) return;
-    await this.db.transaction(async (tx) => {
-      for (const d of ds) {
-        await policyOps.recordDenial(tx, d, d.at);
-        if (d.code === 'no-seat') await policyOps.openMaxReached(tx, d.accountId, d.productId, d.at);
-      }
-    });
+    await this.db.transaction((tx) => policyOps.recordDenials(tx, ds));
   }
 
   async listDenials(accountId: string, range: ReportRange, page: Page): Promise<PageOf<Denial & { id: string }>> {
