@@ -18,6 +18,28 @@ export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
   };
 }
 
+let turnEnd: Promise<void> | null = null;
+
+/**
+ * Settles in the check phase of the current event-loop turn, once for every caller of that
+ * turn. An answer that would otherwise be written the moment its request is read (a
+ * heartbeat needs no store) waits for it, so that the answers to all the requests read in one
+ * turn leave together, as the answers of a group commit do. Written one by one, each wakes
+ * its client while this process is still reading the others, and the ping-pong costs more
+ * per request than the work itself: heartbeats went from about 22k to 29k per second on the
+ * bench machine (docs/architecture.md, "Answers leave at the end of the turn"). The price is
+ * at most one turn of latency, which under light load is microseconds.
+ */
+export function endOfTurn(): Promise<void> {
+  turnEnd ??= new Promise<void>((resolve) => {
+    setImmediate(() => {
+      turnEnd = null;
+      resolve();
+    });
+  });
+  return turnEnd;
+}
+
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {
   constructor(private t: number) {}

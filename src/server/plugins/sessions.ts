@@ -5,6 +5,7 @@ import { bearer } from '../auth.js';
 import type { RoutePlugin } from './common.js';
 import { IdParams, LeaseSchema } from '../schemas.js';
 import { iso, leaseJson } from '../serialize.js';
+import { endOfTurn } from '../deps.js';
 import type { LeaseEvent } from '../../store/types.js';
 
 function sessionToken(h: string | undefined): string {
@@ -28,6 +29,7 @@ export const sessionRoutes: RoutePlugin = async (app, { ctx }) => {
     { schema: { tags, summary: 'Keep the session (and its seat) alive', params: IdParams, response: { 200: Type.Object({ expiresAt: Type.String(), lease: LeaseSchema }) } } },
     async (req, reply) => {
       const r = await ctx.service.heartbeat(req.params.id, sessionToken(req.headers.authorization));
+      await endOfTurn();
       // The hot path: the lease's JSON was built once when it last changed.
       if (r.leaseText !== undefined) {
         // A string with its content type set is sent as it is (no serializer runs).
