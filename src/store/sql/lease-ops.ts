@@ -111,13 +111,14 @@ export async function quickRefusal(db: SqlExecutor, req: RefusalProbe, now: numb
     `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
        EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
                 WHERE li.product_id = ?) AS free,
-       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
-       ${LOAD_SQL}`,
-    [req.accountId, req.product.id, req.product.id, ...loadParams(req.product.id, now)],
+       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special`,
+    [req.accountId, req.product.id, req.product.id],
   );
   if (!r || truthy(r.free) || truthy(r.special)) return null;
   if (req.ppu !== false && json<AccountSettings>(r.settings).ppu.enabled) return null;
-  return { kind: 'no-seat', inUse: num(r.in_use ?? 0), capacity: num(r.capacity ?? 0), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
+  // The load only now: counting the held slots of a large license costs more than the rest,
+  // and a request that goes on to a grant must not pay for it.
+  return { kind: 'no-seat', ...(await productLoad(db, req.product.id, now)), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }
 
 /** A SQL boolean: 0/1 on SQLite, true/false on PostgreSQL. */
