@@ -4,9 +4,7 @@
  * nothing), runs the timed actions, and hands the resulting events to the hub.
  */
 import { DeadlineIndex } from '../engine/deadline-index.js';
-import { heartbeatPolicy, seatKey } from '../engine/seat.js';
-import { onlyRefusable } from '../engine/acquisition.js';
-import { flexEligible } from '../engine/policy.js';
+import { heartbeatPolicy } from '../engine/seat.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
@@ -103,19 +101,12 @@ export class LeaseService {
     if (input.standby && (input.join !== undefined || input.wait)) {
       throw new ApiError('bad-request', 'a standby lease reserves a new seat: it cannot join a lease or wait', { field: 'standby' });
     }
-    const join = input.join ?? null;
-    const shape = {
-      seatModel: product.seatModel, seatKey: seatKey(product.seatModel, user?.id ?? null, input.device ?? null), join,
-      maxLeases: user?.maxLeases ?? null, hasQuota: product.quota !== null, standby: input.standby ?? false, wait: input.wait ?? false,
-      flex: flexEligible(input.channel ?? null, product.flex.channels, input.flex),
-    };
-    if (onlyRefusable(shape)) {
-      // Most requests under contention: refused from a read, before any secret is made.
-      const full = await this.store.refuseIfFull({ accountId: p.accountId, product, user, ppu: input.ppu }, now);
-      if (full) this.refuse(p, product, user, input, full, now);
-    }
     const policy = heartbeatPolicy(product, input.clientType ?? null);
-    const token = newSecret('sss');
+    // The session's secret is made only if a session starts: most requests under contention
+    // are refused, and a refusal needs no secret.
+    let token: string | undefined;
+    let tokenHash: string | undefined;
+    const sessionToken = (): string => (token ??= newSecret('sss'));
     // Only a request that may wait needs a ticket (and its hashes).
     const ticketToken = input.wait ? newSecret('skq') : '';
     const outcome = await this.store.acquire(
@@ -128,7 +119,7 @@ export class LeaseService {
         clientType: input.clientType ?? null,
         channel: input.channel ?? null,
         platform: input.platform ?? null,
-        join,
+        join: input.join ?? null,
         hold: input.hold ?? 'heartbeat',
         meta: (input.meta as Record<string, unknown> | undefined) ?? null,
         standby: input.standby ?? false,
@@ -144,7 +135,14 @@ export class LeaseService {
           }
           : null,
         newLease: { id: newId('lse', now), joinCode: newJoinCode() },
-        session: { id: newId('ses', now), tokenHash: hashToken(token), interval: policy.interval, timeout: policy.timeout },
+        session: {
+          id: newId('ses', now),
+          get tokenHash() {
+            return (tokenHash ??= hashToken(sessionToken()));
+          },
+          interval: policy.interval,
+          timeout: policy.timeout,
+        },
       },
       now,
     );
@@ -155,7 +153,7 @@ export class LeaseService {
         if (!this.store.shared) this.hot.put(outcome.session, outcome.lease);
         this.metrics.grants.inc({ product: product.key, lease: outcome.created ? 'new' : 'shared' });
         this.publish(outcome.events);
-        return { kind: 'granted', lease: outcome.lease, session: outcome.session, token, expiresAt };
+        return { kind: 'granted', lease: outcome.lease, session: outcome.session, token: sessionToken(), expiresAt };
       }
       case 'standby':
         this.metrics.grants.inc({ product: product.key, lease: 'standby' });

@@ -225,9 +225,6 @@ export interface AcquireRequest {
   session: { id: string; tokenHash: string; interval: number; timeout: number };
 }
 
-/** A request `refuseIfFull` may answer (`onlyRefusable` holds for it). */
-export type RefusalProbe = Pick<AcquireRequest, 'accountId' | 'product' | 'user' | 'ppu'>;
-
 export interface NoSeat { kind: 'no-seat'; inUse: number; capacity: number; ownLeases: Lease[] }
 
 export type AcquireOutcome =
@@ -534,13 +531,6 @@ export interface Store {
    * seats + overage, whatever runs concurrently. The personal cap is checked first.
    */
   acquire(req: AcquireRequest, now: number): Promise<AcquireOutcome>;
-  /**
-   * For a request that can only be refused when nothing is free (`onlyRefusable`): the
-   * refusal, read without a transaction, when no license of the product has a free slot;
-   * null when `acquire` must decide (a slot may be free, a license is soft or suspended, or
-   * the account's pay-per-use may serve it). It never grants.
-   */
-  refuseIfFull(req: RefusalProbe, now: number): Promise<NoSeat | null>;
   /** Reads a session and its lease for a heartbeat; writes nothing. */
   heartbeat(sessionId: string): Promise<HeartbeatOutcome>;
   /**

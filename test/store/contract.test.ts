@@ -56,32 +56,34 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     expect((await store.getLicense(account, lic.id))?.inUse).toBe(12);
   });
 
-  it('refuseIfFull answers only when no slot is free, and never grants', async () => {
+  it('refuses a plain request when every slot is held, and grants a freed seat once', async () => {
     const lic = await license(2);
-    expect(await store.refuseIfFull(request(), NOW)).toBeNull(); // free slots: acquire decides
     const held = await Promise.all([store.acquire(request(), NOW), store.acquire(request(), NOW)]);
     expect(held.map((o) => o.kind)).toEqual(['granted', 'granted']);
-    expect(await store.refuseIfFull(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 2, capacity: 2, ownLeases: [] });
-    expect((await store.getLicense(account, lic.id))?.inUse).toBe(2);
-    // A seat freed is seen at once.
+    expect(await store.acquire(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 2, capacity: 2, ownLeases: [] });
     const first = held[0]!;
     if (first.kind !== 'granted') throw new Error('expected a grant');
+    // A freed seat goes to exactly one of the requests that race for it.
     await store.endSession(first.session.id, 'ended', NOW + 1);
-    expect(await store.refuseIfFull(request(), NOW + 2)).toBeNull();
+    const after = await Promise.all(Array.from({ length: 5 }, () => store.acquire(request(), NOW + 1)));
+    expect(after.map((o) => o.kind).sort()).toEqual(['granted', 'no-seat', 'no-seat', 'no-seat', 'no-seat']);
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(2);
   });
 
-  it('refuseIfFull leaves pay-per-use, soft and suspended licenses to acquire', async () => {
+  it('a full product still grants by pay-per-use, and a soft license still grants', async () => {
     const lic = await license(1);
     expect((await store.acquire(request(), NOW)).kind).toBe('granted');
-    expect((await store.refuseIfFull(request(), NOW))?.kind).toBe('no-seat');
     const acc = await store.getAccount(account);
     await store.updateAccount(account, { settings: { ...acc!.settings, ppu: { ...acc!.settings.ppu, enabled: true } } });
-    expect(await store.refuseIfFull(request(), NOW)).toBeNull();
-    expect((await store.refuseIfFull(request({ ppu: false }), NOW))?.kind).toBe('no-seat'); // opted out
+    await store.topUpPpu(account, 10);
+    expect((await store.acquire(request({ ppu: false }), NOW)).kind).toBe('no-seat'); // opted out
+    const ppu = await store.acquire(request(), NOW);
+    expect(ppu.kind === 'granted' && ppu.lease.kind).toBe('ppu');
     await store.updateAccount(account, { settings: acc!.settings });
-    expect((await store.refuseIfFull(request(), NOW))?.kind).toBe('no-seat');
+    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
     await store.updateLicense(account, lic.id, { enforcement: 'soft', exceptionQuota: 3 }, NOW);
-    expect(await store.refuseIfFull(request(), NOW)).toBeNull();
+    const soft = await store.acquire(request(), NOW);
+    expect(soft.kind === 'granted' && soft.lease.kind).toBe('overage');
   });
 
   it('records a batch of refusals, and opens one max-reached interval per product', async () => {
@@ -165,9 +167,10 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     const held = [];
     for (let i = 0; i < 3; i++) held.push(await store.acquire(request(), NOW));
     await store.updateLicense(account, lic.id, { seats: 1 }, NOW);
-    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
+    // The refusal counts the seats held beyond the new limit too.
+    expect(await store.acquire(request(), NOW)).toMatchObject({ kind: 'no-seat', inUse: 3, capacity: 1 });
     for (const h of held.slice(0, 2)) if (h.kind === 'granted') await store.endSession(h.session.id, 'ended', NOW);
-    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
+    expect(await store.acquire(request(), NOW)).toMatchObject({ kind: 'no-seat', inUse: 1, capacity: 1 });
     if (held[2]?.kind === 'granted') await store.endSession(held[2].session.id, 'ended', NOW);
     expect((await store.acquire(request(), NOW)).kind).toBe('granted');
   });

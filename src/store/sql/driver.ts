@@ -19,14 +19,6 @@ export interface SqlDriver extends SqlExecutor {
    * failures and deadlocks, so `fn` must be safe to run again.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
-  /**
-   * Runs `fn`, which only reads, where reads are cheapest. SQLite: inside the next group
-   * commit, without a savepoint, so that its answer leaves with the batch's (answering each
-   * request the moment it is read costs more per request under load than answering them
-   * together: measured, see docs/architecture.md). PostgreSQL: on the pool, outside any
-   * transaction, one round trip per statement.
-   */
-  read<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T>;
   /** Periodic upkeep (SQLite: a WAL checkpoint); optional. */
   maintain?(): Promise<void>;
   /** Runs the migrations not yet applied, safely when several servers start at once. */

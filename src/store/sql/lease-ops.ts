@@ -9,13 +9,14 @@ import { afterSessionLoss, onExplicitRelease, onLeaseTimer, type LossDecision } 
 import { seatKey } from '../../engine/seat.js';
 import type { EndReason } from '../../engine/types.js';
 import type {
-  AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, RefusalProbe, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
+  AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { IN_USE_SQL, claimSeat, freeSeat, seatCandidates } from './seats.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
 import { authoriseDevice, quotaUsed } from './metering-ops.js';
 import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
+import { onlyRefusable } from '../../engine/acquisition.js';
 import { announceBalance, appendEvent, debitMinute, leaseClock, offerSeats, retime } from './policy-ops.js';
 import { getTicket } from './read-ops.js';
 export { appendEvent } from './policy-ops.js';
@@ -61,6 +62,15 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   }
 
   const key = seatKey(product.seatModel, userId, req.device);
+  const shape = {
+    seatModel: product.seatModel, seatKey: key, join: req.join, maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
+    standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
+  };
+  if (onlyRefusable(shape)) {
+    // Under contention most requests: one read answers the refusal.
+    const refused = await quickRefusal(tx, req, now);
+    if (refused) return refused;
+  }
   if (key !== null) {
     const r = await tx.get<Row>(`${LEASE_SELECT} WHERE l.product_id = ? AND l.seat_key = ? AND l.ended_at IS NULL`, [product.id, key]);
     if (r) return attach(tx, toLease(r), req, now, false);
@@ -98,27 +108,32 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
 }
 
 /**
- * The refusal of a request with no way but a free seat (`onlyRefusable`), answered from one
- * read and no transaction, when no license of the product has a free slot: under contention
- * that is most requests, and a refusal changes nothing. Null when the full `acquire` must run:
- * a slot may be free (the claim decides), a license is soft (never refuses) or suspended (a
- * refusal that says so), or the account's pay-per-use may serve the request. The slots are
- * read as committed; a seat freed a moment later is the same race as a request that came a
- * moment earlier.
+ * The refusal of a request with no way but a free seat (`onlyRefusable`), from one read,
+ * when no license of the product has a free slot: under contention that is most requests,
+ * and the full way (candidates in order, a claim per candidate, then the refusal's reads)
+ * costs several statements more. Null when the full way must run: a slot may be free (the
+ * claim decides), a license is soft (never refuses) or suspended (a refusal that says so),
+ * or the account's pay-per-use may serve the request. It runs in the acquiring transaction,
+ * so a seat freed earlier in the same group commit is seen and taken, not refused.
  */
-export async function quickRefusal(db: SqlExecutor, req: RefusalProbe, now: number): Promise<NoSeat | null> {
+async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number): Promise<NoSeat | null> {
+  // When no slot below a license's limit is free, every one of them is held, so the seats
+  // in use are the limits plus any held slots beyond them (seats lowered while held): the
+  // same figure as counting the held slots (`IN_USE_SQL`), without reading them all.
   const r = await db.get<Row>(
     `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
        EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
                 WHERE li.product_id = ?) AS free,
-       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special`,
-    [req.accountId, req.product.id, req.product.id],
+       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
+       (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0)
+          FROM licenses li WHERE li.product_id = ?) AS in_use_when_full,
+       (SELECT COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0)
+          FROM licenses li WHERE li.product_id = ?) AS capacity`,
+    [req.accountId, req.product.id, req.product.id, req.product.id, now, now, req.product.id],
   );
   if (!r || truthy(r.free) || truthy(r.special)) return null;
   if (req.ppu !== false && json<AccountSettings>(r.settings).ppu.enabled) return null;
-  // The load only now: counting the held slots of a large license costs more than the rest,
-  // and a request that goes on to a grant must not pay for it.
-  return { kind: 'no-seat', ...(await productLoad(db, req.product.id, now)), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
+  return { kind: 'no-seat', inUse: num(r.in_use_when_full ?? 0), capacity: num(r.capacity ?? 0), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }
 
 /** A SQL boolean: 0/1 on SQLite, true/false on PostgreSQL. */

@@ -91,10 +91,6 @@ export class PostgresDriver implements SqlDriver {
    * once per COMMIT, so a batch shares one flush; none is answered before its batch's COMMIT
    * (see `runBatch` for what happens when one fails).
    */
-  read<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T> {
-    return fn(this);
-  }
-
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn: fn as (tx: SqlExecutor) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject, attempt: 0 });

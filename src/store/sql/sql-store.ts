@@ -1,6 +1,6 @@
 import type {
   AcquireOutcome, AcquireRequest, ActiveLogin, AuditEntry, Denial, DenialRecord, HeartbeatOutcome, Requester, UsagePoint, Lease, LeaseEvent,
-  LeaseFilter, License, LiveSession, MaxReached, NoSeat, RefusalProbe, Page, PageOf, ReportRange, Ticket, Product, ProductUsage, Store,
+  LeaseFilter, License, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket, Product, ProductUsage, Store,
   Alert, AlertCheck, AlertRule, CloseOutcome, Delivery, DeliveryStatus, DeviceActivation, DueDelivery, SoftException, UnitsOutcome, Webhook, WebhookInput,
 } from '../types.js';
 import type { Row } from './driver.js';
@@ -40,10 +40,6 @@ export class SqlStore extends SqlSetupStore implements Store {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
     }
-  }
-
-  refuseIfFull(req: RefusalProbe, now: number): Promise<NoSeat | null> {
-    return this.db.read((db) => leaseOps.quickRefusal(db, req, now));
   }
 
   heartbeat(sessionId: string): Promise<HeartbeatOutcome> {

@@ -6,8 +6,6 @@ import type { MigrationStep, SqlDriver, SqlExecutor } from './driver.js';
 type Statement = Database.Statement<unknown[], unknown>;
 interface Queued {
   fn: (tx: SqlExecutor) => Promise<unknown>;
-  /** Only reads: needs no savepoint of its own. */
-  readOnly: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -79,14 +77,7 @@ export class SqliteDriver implements SqlDriver {
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn: fn as (tx: SqlExecutor) => Promise<unknown>, readOnly: false, resolve: resolve as (v: unknown) => void, reject });
-      this.schedule();
-    });
-  }
-
-  read<T>(fn: (db: SqlExecutor) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn: fn as (tx: SqlExecutor) => Promise<unknown>, readOnly: true, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn: fn as (tx: SqlExecutor) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -115,13 +106,13 @@ export class SqliteDriver implements SqlDriver {
       // Bounded, so that one batch never holds the event loop for long.
       while (this.queue.length > 0 && done.length < MAX_BATCH && performance.now() - started < MAX_BATCH_MS) {
         const t = this.queue.shift()!;
-        if (!t.readOnly) this.stmt('SAVEPOINT tx').run();
+        this.stmt('SAVEPOINT tx').run();
         try {
           const value = await t.fn(this.direct);
-          if (!t.readOnly) this.stmt('RELEASE tx').run();
+          this.stmt('RELEASE tx').run();
           done.push({ t, ok: true, value });
         } catch (error) {
-          if (!t.readOnly && this.db.inTransaction) {
+          if (this.db.inTransaction) {
             this.stmt('ROLLBACK TO tx').run();
             this.stmt('RELEASE tx').run();
           }
