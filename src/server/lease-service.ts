@@ -37,7 +37,10 @@ export interface AcquireInput {
 export interface ServiceOptions {
   /** Sessions expired per store transaction. */
   expiryBatch: number;
-  /** Longest a tick may keep expiring before it yields to requests (ms). */
+  /**
+   * Longest a tick keeps expiring (ms) before it moves on to lease timers and upkeep; it
+   * yields to requests between batches all along.
+   */
   tickBudgetMs: number;
   /** Where a refused user can end one of their leases. */
   manageUrl: string;
