@@ -31,7 +31,10 @@ program
     const { serve } = await import('./serve.js');
     await serve({
       port: o.port, host: o.host, data: o.data, database: o.database ?? null, demo: o.demo,
-      publicUrl: o.publicUrl ?? null, logLevel: o.logLevel, tickMs: 250, smtpUrl: o.smtpUrl || null, mailFrom: o.mailFrom,
+      // Timed work (expiry, lease timers) runs every 100 ms on the embedded store: a due
+      // session waits at most that long. A cluster writes heartbeat deadlines back once a
+      // tick, so there it runs every 250 ms.
+      publicUrl: o.publicUrl ?? null, logLevel: o.logLevel, tickMs: o.database ? 250 : 100, smtpUrl: o.smtpUrl || null, mailFrom: o.mailFrom,
     });
   });
 
