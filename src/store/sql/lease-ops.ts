@@ -46,7 +46,13 @@ async function productLoad(tx: SqlExecutor, productId: string, now: number): Pro
   return { inUse: num(r?.in_use ?? 0), capacity: num(r?.capacity ?? 0) };
 }
 
-export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean): Promise<AcquireOutcome> {
+/**
+ * `refusalFirst`: the product was full at its last request, so a refusal is likely: answer it
+ * from one read (`quickRefusal`) before trying the candidates. Otherwise the candidates are
+ * tried at once (a grant does not pay for the extra read) and a refusal takes the full way.
+ * Either way the outcome is the same; only the number of statements differs.
+ */
+export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean, refusalFirst = true): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
 
@@ -66,7 +72,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
     seatModel: product.seatModel, seatKey: key, join: req.join, maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
     standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
   };
-  if (onlyRefusable(shape)) {
+  if (refusalFirst && onlyRefusable(shape)) {
     // Under contention most requests: one read answers the refusal.
     const refused = await quickRefusal(tx, req, now);
     if (refused) return refused;

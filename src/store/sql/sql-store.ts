@@ -27,6 +27,12 @@ import { LICENSE_SELECT, SqlSetupStore } from './setup-store.js';
  */
 export class SqlStore extends SqlSetupStore implements Store {
   private lastPrune = Number.NEGATIVE_INFINITY;
+  /**
+   * Products whose last request here was refused for want of a seat: the next request tries
+   * the one-read refusal first (see `leaseOps.acquire`). A hint for the order of statements,
+   * never for a decision: a grant clears it.
+   */
+  private readonly fullProducts = new Set<string>();
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
 
@@ -35,7 +41,11 @@ export class SqlStore extends SqlSetupStore implements Store {
     // indexes let one win, and the other re-runs and finds the winner's lease.
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres'));
+        const refusalFirst = this.fullProducts.has(req.product.id);
+        const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres', refusalFirst));
+        if (outcome.kind === 'no-seat') this.fullProducts.add(req.product.id);
+        else if (outcome.kind === 'granted') this.fullProducts.delete(req.product.id);
+        return outcome;
       } catch (e) {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
