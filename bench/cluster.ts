@@ -138,6 +138,9 @@ const ceiling: Record<string, PgbenchResult> = {
   spread: await runPgbench(ceilingDb.url, 'acquire-release.sql', CLIENTS, SECONDS, { licenses: 100, seats: 10, refusal_first: 0 }),
   hot: await runPgbench(ceilingDb.url, 'acquire-release.sql', CLIENTS, SECONDS, { licenses: 1, seats: 10, refusal_first: 1 }),
   counter: await runPgbench(ceilingDb.url, 'counter-grant.sql', CLIENTS, SECONDS, { refusal_first: 1 }),
+  // The counter row claimed at once, as this ceiling was defined before the one-read refusal:
+  // printed too, so that figures stay comparable with earlier runs.
+  counterPlain: await runPgbench(ceilingDb.url, 'counter-grant.sql', CLIENTS, SECONDS, { refusal_first: 0 }),
   heartbeat: await runPgbench(ceilingDb.url, 'heartbeat.sql', CLIENTS, SECONDS, { sessions: 1000 }),
 };
 await ceilingDb.drop();
@@ -157,7 +160,7 @@ for (const [label, bases] of [['1 server', [one.base]], ['2 servers', [one.base]
   const hb = await heartbeats(bases, token, 'hb');
   results[label] = { spread, hot, hb };
   rows.push([`${label}: acquire+release, 100 licenses`, spread.ips.toFixed(0), spread.p99.toFixed(1), `${((spread.ips / ceiling.spread!.tps) * 100).toFixed(0)} % of pgbench (${ceiling.spread!.tps.toFixed(0)})`, '≥ 50 %', String(spread.overGrants)]);
-  rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants)]);
+  rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)}); ${((hot.ips / ceiling.counterPlain!.tps) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants)]);
   rows.push([`${label}: heartbeats`, hb.rps.toFixed(0), hb.p99.toFixed(1), `${((hb.rps / ceiling.heartbeat!.tps) * 100).toFixed(0)} % of pgbench read (${ceiling.heartbeat!.tps.toFixed(0)})`, 'no write each', '']);
 }
 out('');
