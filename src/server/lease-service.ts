@@ -8,7 +8,7 @@ import { heartbeatPolicy } from '../engine/seat.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
-import type { AcquireOutcome, AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
+import type { AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import { canControl, selfId, type Principal } from './auth.js';
 import type { Permissions } from '../engine/types.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, singleFlight } from './deps.js';
@@ -181,31 +181,24 @@ export class LeaseService {
           product: product.key, used: outcome.used, quota: outcome.quota, limit: outcome.limit,
         });
       case 'no-seat':
-      case 'user-limit':
-        return this.refuse(p, product, user, input, outcome, now);
+      case 'user-limit': {
+        this.refused(p, product, user, input, outcome.kind, now);
+        const detail =
+          outcome.kind === 'no-seat'
+            ? `all ${outcome.capacity} seats of ${product.key} are in use`
+            : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
+        throw new ApiError(outcome.kind, detail, {
+          product: product.key,
+          inUse: outcome.inUse,
+          capacity: outcome.capacity,
+          // A seat abandoned by a crashed client is freed within one heartbeat timeout.
+          retryAfter: product.heartbeat.timeout,
+          ownLeases: outcome.ownLeases.map(leaseJson),
+          manageUrl: this.opts.manageUrl,
+          ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
+        });
+      }
     }
-  }
-
-  /** Records a refusal for want of a seat (or under the personal cap) and throws its answer. */
-  private refuse(
-    p: Principal, product: Product, user: Requester | null, input: AcquireInput,
-    outcome: Extract<AcquireOutcome, { kind: 'no-seat' | 'user-limit' }>, now: number,
-  ): never {
-    this.refused(p, product, user, input, outcome.kind, now);
-    const detail =
-      outcome.kind === 'no-seat'
-        ? `all ${outcome.capacity} seats of ${product.key} are in use`
-        : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
-    throw new ApiError(outcome.kind, detail, {
-      product: product.key,
-      inUse: outcome.inUse,
-      capacity: outcome.capacity,
-      // A seat abandoned by a crashed client is freed within one heartbeat timeout.
-      retryAfter: product.heartbeat.timeout,
-      ownLeases: outcome.ownLeases.map(leaseJson),
-      manageUrl: this.opts.manageUrl,
-      ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
-    });
   }
 
   /** Checks the session token and moves the deadline; the store is only read, if at all. */

@@ -52,7 +52,7 @@ async function productLoad(tx: SqlExecutor, productId: string, now: number): Pro
  * tried at once (a grant does not pay for the extra read) and a refusal takes the full way.
  * Either way the outcome is the same; only the number of statements differs.
  */
-export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean, refusalFirst = true): Promise<AcquireOutcome> {
+export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean, refusalFirst: boolean): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
 
