@@ -48,6 +48,8 @@ describe.each(kinds)('client life cycle ($name)', (kind) => {
     expect(full.body).toMatchObject({ code: 'no-seat', product: 'display', inUse: 1, capacity: 1, retryAfter: 30 });
     expect(full.body.ownLeases.map((l: { id: string }) => l.id)).toEqual([a.body.lease.id]);
     expect(typeof full.body.manageUrl).toBe('string');
+    // The next refusal is answered from one read (the product is known to be full): the same answer.
+    expect((await acquire({ product: 'display' })).body).toEqual(full.body);
 
     expect((await close(a.body.session)).status).toBe(204);
     expect(await lease(a.body.lease.id)).toMatchObject({ status: 'ended', endReason: 'released', sessions: 0 });
