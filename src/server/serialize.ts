@@ -1,7 +1,19 @@
 /** Store records → the API's JSON shapes (ISO times, product keys, no internal ids). */
 import type { Account, ApiKey, Endpoint, Lease, License, Product, Team, User } from '../store/types.js';
 
-export const iso = (t: number): string => new Date(t).toISOString();
+let lastTime = Number.NaN;
+let lastIso = '';
+/**
+ * ISO 8601 of an instant. The last answer is kept: the heartbeats answered within one
+ * millisecond share their expiry time, and formatting a date is a visible part of a heartbeat.
+ */
+export const iso = (t: number): string => {
+  if (t !== lastTime) {
+    lastIso = new Date(t).toISOString();
+    lastTime = t;
+  }
+  return lastIso;
+};
 export const isoOrNull = (t: number | null): string | null => (t === null ? null : iso(t));
 export const fromIso = (s: string | null | undefined): number | null => (s === null || s === undefined ? null : Date.parse(s));
 
