@@ -77,9 +77,10 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
     [day, accountId],
   );
   const licenses = await db.all<Row>(`SELECT li.*, ${IN_USE_SQL} AS in_use FROM licenses li WHERE li.account_id = ? ORDER BY li.id`, [accountId]);
-  // Live leases only (partial index leases_live_kind): the cost does not grow with history.
+  // Live leases of the kinds counted below only (partial index leases_live_special): the cost
+  // grows neither with history nor with the regular leases.
   const kinds = await db.all<Row>(
-    'SELECT product_id, kind, COUNT(*) AS n FROM leases WHERE account_id = ? AND ended_at IS NULL GROUP BY product_id, kind',
+    "SELECT product_id, kind, COUNT(*) AS n FROM leases WHERE account_id = ? AND ended_at IS NULL AND kind <> 'regular' GROUP BY product_id, kind",
     [accountId],
   );
   const kindCount = (productId: string, kind: string) => num(kinds.find((k) => str(k.product_id) === productId && str(k.kind) === kind)?.n ?? 0);
