@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   service = new LeaseService(deps.store, clock, hub, metrics, {
     // Small batches, yielding between them: a mass expiry must not hold heartbeats up. In the
     // bench's storm of 10,000, the other sessions' heartbeat p99 rose to 7–35 times its quiet
-    // value with 100 per batch, about 4 times with 50, about 3 times with 25 (and 10 was no
+    // value with 100 per batch, 4–7 times with 50, about 3 times with 25 (and 10 was no
     // better); but the smaller the batch, the more commits, and with 25 the storm was freed
     // later than timeout + 1 s. A tick keeps expiring for up to a second: with 200 ms per
     // 250 ms tick, the storm sat idle a fifth of the time.
