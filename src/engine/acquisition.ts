@@ -3,6 +3,8 @@
  * Rules"). Pure: the store applies the order atomically, taking the first license whose
  * conditional seat increment succeeds.
  */
+import type { SeatModel } from './types.js';
+
 export interface CandidateLicense {
   id: string;
   team: string | null;
@@ -69,7 +71,7 @@ export function orderCandidates<L extends CandidateLicense>(
 
 /** What decides whether a request has any way to be served other than a free seat. */
 export interface RefusalShape {
-  seatModel: 'session' | 'user-device' | 'user' | 'device';
+  seatModel: SeatModel;
   /** The seat key the request would reuse a lease by (`seatKey`), or null. */
   seatKey: string | null;
   join: string | null;

@@ -6,7 +6,6 @@
 import type { AlertCondition as Condition } from '../../store/types.js';
 import type { Mail } from './mailer.js';
 
-
 const WHAT: Record<string, string> = {
   devices: 'active devices',
   usage: 'units used of the quota',

@@ -75,7 +75,6 @@ async function subjects(tx: SqlExecutor, accountId: string): Promise<Subject[]> 
   return out;
 }
 
-
 /**
  * Accounts whose check is due: their next check time has passed (or was never set). The
  * check itself claims the account with a compare-and-set, so only one server runs it.

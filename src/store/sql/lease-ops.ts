@@ -35,11 +35,15 @@ async function ownLeases(tx: SqlExecutor, accountId: string, userId: string | nu
   return rows.map(toLease);
 }
 
+/** The seats of the product's licenses valid now, as column `capacity`. */
+const CAPACITY_SQL = `(SELECT COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0)
+     FROM licenses li WHERE li.product_id = ?) AS capacity`;
+const capacityParams = (productId: string, now: number) => [now, now, productId];
+
 /** Seats in use and valid capacity of a product, as two columns (`in_use`, `capacity`). */
 const LOAD_SQL = `(SELECT COALESCE(SUM(${IN_USE_SQL}), 0) FROM licenses li WHERE li.product_id = ?) AS in_use,
-  (SELECT COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0)
-     FROM licenses li WHERE li.product_id = ?) AS capacity`;
-const loadParams = (productId: string, now: number) => [productId, now, now, productId];
+  ${CAPACITY_SQL}`;
+const loadParams = (productId: string, now: number) => [productId, ...capacityParams(productId, now)];
 
 async function productLoad(tx: SqlExecutor, productId: string, now: number): Promise<{ inUse: number; capacity: number }> {
   const r = await tx.get<Row>(`SELECT ${LOAD_SQL}`, loadParams(productId, now));
@@ -68,11 +72,10 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   }
 
   const key = seatKey(product.seatModel, userId, req.device);
-  const shape = {
+  if (refusalFirst && onlyRefusable({
     seatModel: product.seatModel, seatKey: key, join: req.join, maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
     standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
-  };
-  if (refusalFirst && onlyRefusable(shape)) {
+  })) {
     // Under contention most requests: one read answers the refusal.
     const refused = await quickRefusal(tx, req, now);
     if (refused) return refused;
@@ -133,17 +136,14 @@ async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number): 
        EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
        (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0)
           FROM licenses li WHERE li.product_id = ?) AS in_use_when_full,
-       (SELECT COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0)
-          FROM licenses li WHERE li.product_id = ?) AS capacity`,
-    [req.accountId, req.product.id, req.product.id, req.product.id, now, now, req.product.id],
+       ${CAPACITY_SQL}`,
+    [req.accountId, req.product.id, req.product.id, req.product.id, ...capacityParams(req.product.id, now)],
   );
-  if (!r || truthy(r.free) || truthy(r.special)) return null;
+  // SQL booleans: 0/1 on SQLite, false/true on PostgreSQL; num() reads both.
+  if (!r || num(r.free) === 1 || num(r.special) === 1) return null;
   if (req.ppu !== false && json<AccountSettings>(r.settings).ppu.enabled) return null;
   return { kind: 'no-seat', inUse: num(r.in_use_when_full ?? 0), capacity: num(r.capacity ?? 0), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }
-
-/** A SQL boolean: 0/1 on SQLite, true/false on PostgreSQL. */
-const truthy = (v: unknown): boolean => v === true || v === 1 || v === 1n;
 
 /**
  * No seat: flex (on a flex channel, while the account holds fewer than `flexMax`), then
