@@ -34,6 +34,7 @@ const { values: opts } = parseArgs({
     'storm-timeout': { type: 'string' },
     client: { type: 'string', default: 'raw' },
     profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -48,6 +49,8 @@ if (opts.help) {
       '  --storm-timeout <s>   heartbeat timeout of the expiry-storm sessions (default 5)',
       '  --client raw|node     generator HTTP client: raw keep-alive sockets (default) or node:http with a keep-alive Agent',
       '  --profile             run Seatkeeper with --cpu-prof; the profile lands in bench/results/profiles/',
+      '  --only <groups>       run only these, comma-separated: heartbeats (with the first baseline and the latency),',
+      '                        contention (with the second baseline), storm, rss',
       '',
     ].join('\n'),
   );
@@ -55,6 +58,10 @@ if (opts.help) {
 }
 
 const quick = opts.quick;
+const GROUPS = ['heartbeats', 'contention', 'storm', 'rss'] as const;
+const only = opts.only === undefined ? null : new Set(opts.only.split(',').map((g) => g.trim()));
+for (const g of only ?? []) if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`--only: unknown group ${g} (${GROUPS.join(', ')})`);
+const runs = (g: (typeof GROUPS)[number]) => only === null || only.has(g);
 const scale = quick ? 0.1 : 1;
 const cfg = {
   connections: 100,
@@ -215,7 +222,7 @@ async function main(): Promise<void> {
       await srv.stop();
     }
   });
-  const bare = await measureBare('baseline: bare Fastify GET / (closed loop)');
+  const bare = runs('heartbeats') ? await measureBare('baseline: bare Fastify GET / (closed loop)') : null;
   raw.bare = bare;
   if (bare) phases.push(throughputRow('bare Fastify route', bare));
   const bareRps = bare?.rps ?? null;
@@ -260,7 +267,7 @@ async function main(): Promise<void> {
   };
 
   // ── 2. heartbeats with N live sessions ────────────────────────────────────────────────
-  const hbCreate = await phase(`start ${cfg.hbSessions.toLocaleString('en-US')} sessions`, async () => {
+  const hbCreate = !runs('heartbeats') ? null : await phase(`start ${cfg.hbSessions.toLocaleString('en-US')} sessions`, async () => {
     ensureAlive();
     const r = await gen.send({ ...base, cmd: 'create', pool: 'hb', product: P.hb, apiKey, count: cfg.hbSessions, connections: cfg.connections, timeLimitMs: 60_000 });
     if (r.created < cfg.hbSessions) throw new Error(`only ${r.created} of ${cfg.hbSessions} sessions started: ${JSON.stringify(r.statuses)}`);
@@ -276,9 +283,9 @@ async function main(): Promise<void> {
   raw.heartbeat = hb;
   if (hb) phases.push(throughputRow('heartbeat', hb));
   const hbRatio = hb && bareRps ? hb.rps / bareRps : null;
-  summary.push({ figure: 'bare Fastify route', value: bareRps, unit: 'req/s', target: 'baseline', verdict: bareRps === null ? 'ERROR' : 'INFO' });
-  summary.push({ figure: `heartbeats (${cfg.hbSessions.toLocaleString('en-US')} live sessions)`, value: hb?.rps ?? null, unit: 'req/s', target: '', verdict: hb ? 'INFO' : 'ERROR', ...(hb && nonOk(hb.statuses, 200)) });
-  summary.push({ figure: '  heartbeat / bare', value: hbRatio === null ? null : hbRatio * 100, unit: '%', target: '≥ 60 %', verdict: atLeast(hbRatio, 0.6), otherCpu: worst(bare?.otherCpu, hb?.otherCpu) });
+  if (runs('heartbeats')) summary.push({ figure: 'bare Fastify route', value: bareRps, unit: 'req/s', target: 'baseline', verdict: bareRps === null ? 'ERROR' : 'INFO' });
+  if (runs('heartbeats')) summary.push({ figure: `heartbeats (${cfg.hbSessions.toLocaleString('en-US')} live sessions)`, value: hb?.rps ?? null, unit: 'req/s', target: '', verdict: hb ? 'INFO' : 'ERROR', ...(hb && nonOk(hb.statuses, 200)) });
+  if (runs('heartbeats')) summary.push({ figure: '  heartbeat / bare', value: hbRatio === null ? null : hbRatio * 100, unit: '%', target: '≥ 60 %', verdict: atLeast(hbRatio, 0.6), otherCpu: worst(bare?.otherCpu, hb?.otherCpu) });
 
   // ── 4. heartbeat latency at a fixed rate (open loop) ──────────────────────────────────
   const lat = hbCreate && (await phase(`heartbeat latency at ${cfg.latencyRate}/s (open loop, ${(cfg.latencyMs / 1000).toFixed(0)} s)`, async () => {
@@ -287,10 +294,10 @@ async function main(): Promise<void> {
   }));
   raw.latency = lat;
   if (lat) phases.push({ phase: `heartbeat @ ${cfg.latencyRate}/s open loop`, rps: lat.rate, p50: lat.latency.p50, p99: lat.latency.p99, serverCpu: lat.serverCpu, genCpu: lat.genCpu, otherCpu: lat.otherCpu, bottleneck: `fixed rate; lag p99 ${fmt(lat.lag.p99, 2)} ms` });
-  latencyRows(summary, lat);
+  if (runs('heartbeats')) latencyRows(summary, lat);
 
   // hb sessions end before the contention phase, so that it runs alone.
-  await phase('end the heartbeat sessions', async () => {
+  if (hbCreate) await phase('end the heartbeat sessions', async () => {
     ensureAlive();
     const r = await gen.send({ ...base, cmd: 'close', pool: 'hb', connections: cfg.connections, timeLimitMs: 30_000 });
     if (r.closed < cfg.hbSessions) log(`  note: ${r.closed} closed, ${JSON.stringify(r.statuses)}`);
@@ -298,7 +305,7 @@ async function main(): Promise<void> {
   });
 
   // ── 3. acquire + release under contention ─────────────────────────────────────────────
-  const contend = await phase(
+  const contend = !runs('contention') ? null : await phase(
     `acquire+release, ${cfg.contendClients} clients for ${cfg.contendSeats} seats (closed loop over ${cfg.connections} connections)`,
     async () => {
       ensureAlive();
@@ -316,11 +323,11 @@ async function main(): Promise<void> {
   raw.bareAfter = bareAfter;
   if (bareAfter) phases.push(throughputRow('bare Fastify route, again', bareAfter));
   const bareAfterRps = bareAfter?.rps ?? null;
-  summary.push({ figure: 'bare Fastify route, again', value: bareAfterRps, unit: 'req/s', target: 'baseline', verdict: bareAfterRps === null ? 'ERROR' : 'INFO' });
-  contentionRows(summary, contend, finalInUse, bareAfterRps ?? bareRps, worst(bareAfter?.otherCpu ?? bare?.otherCpu, contend?.otherCpu));
+  if (runs('contention')) summary.push({ figure: 'bare Fastify route, again', value: bareAfterRps, unit: 'req/s', target: 'baseline', verdict: bareAfterRps === null ? 'ERROR' : 'INFO' });
+  if (runs('contention')) contentionRows(summary, contend, finalInUse, bareAfterRps ?? bareRps, worst(bareAfter?.otherCpu ?? bare?.otherCpu, contend?.otherCpu));
 
   // ── 6. expiry storm ──────────────────────────────────────────────────────────────────
-  const storm = await phase(
+  const storm = !runs('storm') ? null : await phase(
     `expiry storm: ${cfg.stormCount.toLocaleString('en-US')} sessions (timeout ${cfg.stormTimeoutS} s) stop at once; ${cfg.steadySessions} steady sessions at ${cfg.steadySessions}/s`,
     async () => {
       ensureAlive();
@@ -343,10 +350,10 @@ async function main(): Promise<void> {
     phases.push(row('steady heartbeats before the storm', storm.steadyBefore, storm.serverCpuBefore, storm.otherCpuBefore));
     phases.push(row('steady heartbeats during the expiry', storm.steadyDuring, storm.serverCpuDuring, storm.otherCpuDuring));
   }
-  stormRows(summary, storm);
+  if (runs('storm')) stormRows(summary, storm);
 
   // ── 5. RSS per live lease ─────────────────────────────────────────────────────────────
-  const rss = await phase(`RSS with 0 vs ${cfg.rssLeases.toLocaleString('en-US')} live leases`, async () => {
+  const rss = !runs('rss') ? null : await phase(`RSS with 0 vs ${cfg.rssLeases.toLocaleString('en-US')} live leases`, async () => {
     ensureAlive();
     await sleep(2000);
     const inUse = await api<{ products: { inUse: number }[] }>(target, 'GET', '/v1/usage', admin);
@@ -369,7 +376,7 @@ async function main(): Promise<void> {
   });
   raw.rss = rss;
   if (rss) phases.push(createRow(`acquire, uncontended (${rss.create.created.toLocaleString('en-US')} leases)`, rss.create));
-  summary.push({
+  if (runs('rss')) summary.push({
     figure: `RSS per live lease (${rss ? rss.live.toLocaleString('en-US') : cfg.rssLeases.toLocaleString('en-US')} leases)`,
     value: rss?.perLeaseKiB ?? null, unit: 'KiB', target: '≤ 2 KiB', verdict: atMost(rss?.perLeaseKiB ?? null, 2),
     ...(rss && rss.live < cfg.rssLeases ? { note: `only ${rss.live} leases in ${(rss.create.seconds).toFixed(0)} s` } : {}),
