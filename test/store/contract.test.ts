@@ -124,6 +124,65 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     expect((await store.getLicense(account, lic.id))?.inUse).toBe(0);
   });
 
+  it('expires a batch as it would each session in turn', async () => {
+    const lic = await license(4);
+    const grant = async (extra: Partial<AcquireRequest> = {}) => {
+      const g = await store.acquire(request(extra), NOW);
+      if (g.kind !== 'granted') throw new Error(`expected a grant, got ${g.kind}`);
+      return g;
+    };
+    const a1 = await grant();
+    const a2 = await grant({ join: a1.lease.joinCode }); // both of A's sessions expire
+    const b = await grant({ hold: 'until-reset' }); // held until the daily reset
+    const c1 = await grant();
+    const c2 = await grant({ join: c1.lease.joinCode }); // only one of C's sessions expires
+    const d = await grant();
+    const ended = await grant({ join: d.lease.joinCode }); // ended before the batch: D keeps one session, in the batch
+    await store.endSession(ended.session.id, 'ended', NOW);
+    // Full: waits for a seat (longer than the sessions' timeout).
+    const queued = await store.acquire(request({ wait: true, ticket: { id: id('tkt'), tokenHash: 't', sessionTokenHash: 's', ttlMs: 300_000 } }), NOW);
+    if (queued.kind !== 'queued') throw new Error(`expected a ticket, got ${queued.kind}`);
+    expect(c2.lease.id).toBe(c1.lease.id);
+
+    const batch = [a1, a2, b, c1, d, ended].map((g) => g.session.id);
+    const r = await store.expireSessions([...batch, 'ses_unknown'], NOW + 30_000);
+    expect(r.expired.sort()).toEqual([a1, a2, b, c1, d].map((g) => g.session.id).sort());
+    const endedEvents = r.events.filter((e) => e.type === 'lease.ended');
+    expect(endedEvents.map((e) => e.leaseId).sort()).toEqual([a1.lease.id, d.lease.id].sort());
+    expect(endedEvents.every((e) => e.data.reason === 'expired')).toBe(true);
+    // Sequence numbers are unique and come back in order.
+    expect(r.events.map((e) => e.seq)).toEqual([...new Set(r.events.map((e) => e.seq))].sort((x, y) => x - y));
+    expect((await store.eventsSince(a1.lease.id, 0, 10)).map((e) => e.type)).toEqual(['lease.ended']);
+    // One freed seat went to the ticket; B (held until reset) and C (one session left) keep theirs.
+    expect(r.events.filter((e) => e.type === 'lease.granted').map((e) => e.data.ticket)).toEqual([queued.ticket.id]);
+    expect((await store.getTicket(queued.ticket.id))?.status).toBe('granted');
+    expect(await store.getLease(account, b.lease.id)).toMatchObject({ status: 'active', sessions: 0, endedAt: null });
+    expect(await store.getLease(account, c1.lease.id)).toMatchObject({ sessions: 1, endedAt: null });
+    expect(await store.getLease(account, d.lease.id)).toMatchObject({ status: 'ended', endReason: 'expired' });
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(3);
+    // A second run finds nothing left to do.
+    expect(await store.expireSessions(batch, NOW + 31_000)).toEqual({ expired: [], events: [] });
+  });
+
+  it('expires a batch holding seats beyond a lowered limit without granting one', async () => {
+    const lic = await license(5);
+    const held = [];
+    for (let i = 0; i < 5; i++) {
+      const g = await store.acquire(request(), NOW);
+      if (g.kind !== 'granted') throw new Error('expected a grant');
+      held.push(g);
+    }
+    await store.updateLicense(account, lic.id, { seats: 2 }, NOW);
+    // Two of the five expire together, whichever slots they hold: three are still held, over a limit of two.
+    await store.expireSessions([held[0]!.session.id, held[4]!.session.id], NOW + 30_000);
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(3);
+    expect(await store.acquire(request(), NOW + 30_000)).toMatchObject({ kind: 'no-seat', inUse: 3, capacity: 2 });
+    await store.expireSessions([held[1]!.session.id, held[2]!.session.id], NOW + 30_000);
+    expect((await store.getLicense(account, lic.id))?.inUse).toBe(1);
+    expect((await store.acquire(request(), NOW + 30_000)).kind).toBe('granted');
+    expect(await store.acquire(request(), NOW + 30_000)).toMatchObject({ kind: 'no-seat', inUse: 2, capacity: 2 });
+  });
+
   it('fires a linger timer once and only when due', async () => {
     product = (await store.updateProduct(account, product.id, { linger: 15 }))!;
     await license(1);

@@ -12,12 +12,13 @@ import type {
   AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { IN_USE_SQL, claimSeat, freeSeat, seatCandidates } from './seats.js';
+import { IN_USE_SQL, claimSeat, freeSeats, seatCandidates } from './seats.js';
+import { MAX_LIST, inList, slices } from './lists.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
 import { authoriseDevice, quotaUsed } from './metering-ops.js';
 import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
 import { onlyRefusable } from '../../engine/acquisition.js';
-import { announceBalance, appendEvent, debitMinute, leaseClock, offerSeats, retime } from './policy-ops.js';
+import { announceBalance, appendEvent, appendLeaseEvents, debitMinute, leaseClock, offerSeats, retime } from './policy-ops.js';
 import { getTicket } from './read-ops.js';
 export { appendEvent } from './policy-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
@@ -318,68 +319,169 @@ export async function claimSession(
   return claimed ? str(claimed.lease_id) : null;
 }
 
-/** What a session's end does to its lease (`afterSessionLoss`), in the claiming transaction. */
-export async function afterClaim(tx: SqlExecutor, leaseId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
-  // This update also locks the lease row for the rest of the transaction, so the count it
-  // answers is the one the decision applies to; it brings what the decision needs along.
-  const ctx = await tx.get<Row>(
-    `UPDATE leases SET sessions = sessions - 1 WHERE id = ? AND ended_at IS NULL
-     RETURNING *, (SELECT key FROM products WHERE id = leases.product_id) AS product_key,
-       (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
-       (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
-       (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings`,
-    [leaseId],
+/**
+ * Ends expired sessions in a few statements for the whole batch: the same effect as ending
+ * each in turn (`endSession`), which a mass expiry would pay for with several statements per
+ * session while heartbeats wait. Returns the sessions this call ended and the events.
+ */
+export async function expireSessions(
+  tx: SqlExecutor, ids: readonly string[], now: number, aliveAfter: number | null,
+): Promise<{ expired: string[]; events: LeaseEvent[] }> {
+  if (ids.length > MAX_LIST) {
+    const all = { expired: [] as string[], events: [] as LeaseEvent[] };
+    for (const part of slices(ids)) {
+      const r = await expireSessions(tx, part, now, aliveAfter);
+      all.expired.push(...r.expired);
+      all.events.push(...r.events);
+    }
+    return all;
+  }
+  if (ids.length === 0) return { expired: [], events: [] };
+  const w = inList('id', ids);
+  const claimed = await tx.all<Row>(
+    `UPDATE sessions SET ended_at = ?, end_reason = 'expired' WHERE ${w.sql} AND ended_at IS NULL${aliveAfter === null ? '' : ' AND expires_at <= ?'}
+     RETURNING id, lease_id`,
+    [now, ...w.params, ...(aliveAfter === null ? [] : [aliveAfter])],
   );
-  // No row: the lease had already ended.
-  if (!ctx) return [];
-  const lease = toLease(ctx);
-  const decision = afterSessionLoss({
-    remaining: lease.sessions,
-    how,
-    hold: lease.hold,
-    linger: json<{ linger: number }>(ctx.product_config).linger,
-    now,
-    nextReset: () => nextDailyReset(now, str(ctx.account_tz), json<AccountSettings>(ctx.account_settings).dailyReset),
-  });
-  return apply(tx, lease, decision, now);
+  const lost = new Map<string, number>();
+  for (const r of claimed) lost.set(str(r.lease_id), (lost.get(str(r.lease_id)) ?? 0) + 1);
+  return { expired: claimed.map((r) => str(r.id)), events: await afterClaims(tx, lost, 'expired', now) };
 }
 
-async function apply(tx: SqlExecutor, lease: Lease, d: LossDecision, now: number): Promise<LeaseEvent[]> {
+/** What a session's end does to its lease (`afterSessionLoss`), in the claiming transaction. */
+export function afterClaim(tx: SqlExecutor, leaseId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
+  return afterClaims(tx, new Map([[leaseId, 1]]), how, now);
+}
+
+/** The lease row and what `afterSessionLoss` needs besides, brought back by its update. */
+const LOSS_CONTEXT = `*, (SELECT key FROM products WHERE id = leases.product_id) AS product_key,
+       (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
+       (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
+       (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings`;
+
+/** `afterClaim` for several leases, each having lost `lost.get(id)` sessions. */
+async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
+  // These updates also lock the lease rows for the rest of the transaction, so the counts
+  // they answer are the ones the decisions apply to. Leases that lost one session (nearly
+  // all) share one statement; the others take one each. No row: the lease had already ended.
+  const rows: Row[] = [];
+  const ones = [...lost].filter(([, n]) => n === 1).map(([id]) => id);
+  if (ones.length > 0) {
+    const w = inList('id', ones);
+    rows.push(...(await tx.all<Row>(`UPDATE leases SET sessions = sessions - 1 WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}`, w.params)));
+  }
+  for (const [id, n] of lost) {
+    if (n === 1) continue;
+    const r = await tx.get<Row>(`UPDATE leases SET sessions = sessions - ? WHERE id = ? AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}`, [n, id]);
+    if (r) rows.push(r);
+  }
+  const ends: LeaseEnd[] = [];
+  // A batch's leases mostly share a product and an account: their settings are read once.
+  const lingerOf = memo((config: string) => json<{ linger: number }>(config).linger);
+  const resetOf = memo((settings: string) => json<AccountSettings>(settings).dailyReset);
+  for (const ctx of rows) {
+    const lease = toLease(ctx);
+    const decision = afterSessionLoss({
+      remaining: lease.sessions,
+      how,
+      hold: lease.hold,
+      linger: lingerOf(str(ctx.product_config)),
+      now,
+      nextReset: () => nextDailyReset(now, str(ctx.account_tz), resetOf(str(ctx.account_settings))),
+    });
+    if (decision.kind === 'release') ends.push({ lease, reason: decision.reason });
+    else await keepOrTime(tx, lease, decision);
+  }
+  return endLeases(tx, ends, now);
+}
+
+async function keepOrTime(tx: SqlExecutor, lease: Lease, d: Exclude<LossDecision, { kind: 'release' }>): Promise<void> {
   switch (d.kind) {
     case 'keep':
-      return [];
+      return;
     case 'linger':
       await tx.run("UPDATE leases SET timer = 'linger', timer_at = ? WHERE id = ?", [d.until, lease.id]);
       await retime(tx, lease.id);
-      return [];
+      return;
     case 'hold-until-reset':
       await tx.run("UPDATE leases SET timer = 'daily-reset', timer_at = ? WHERE id = ?", [d.until, lease.id]);
       await retime(tx, lease.id);
-      return [];
-    case 'release':
-      return endLease(tx, lease, d.reason, now);
+      return;
   }
 }
 
 /** Ends a lease: frees its seat, ends its sessions, records the event. Idempotent. */
-export async function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number, skipLocked = false): Promise<LeaseEvent[]> {
-  const changed = await tx.run(
-    "UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE id = ? AND ended_at IS NULL",
-    [now, reason, lease.id],
+export function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number, skipLocked = false): Promise<LeaseEvent[]> {
+  return endLeases(tx, [{ lease, reason }], now, skipLocked);
+}
+
+export interface LeaseEnd {
+  lease: Lease;
+  reason: EndReason;
+}
+
+/**
+ * `endLease` for many leases, with a statement per step for all of them (per reason where the
+ * reason is stored) rather than per lease. Leases that had already ended are left alone.
+ */
+export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now: number, skipLocked = false): Promise<LeaseEvent[]> {
+  if (ends.length > MAX_LIST) {
+    const events: LeaseEvent[] = [];
+    for (const part of slices(ends)) events.push(...(await endLeases(tx, part, now, skipLocked)));
+    return events;
+  }
+  const ended: LeaseEnd[] = [];
+  for (const [reason, group] of byReason(ends)) {
+    const w = inList('id', group.map((e) => e.lease.id));
+    const changed = await tx.all<Row>(
+      `UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE ${w.sql} AND ended_at IS NULL RETURNING id`,
+      [now, reason, ...w.params],
+    );
+    const done = new Set(changed.map((r) => str(r.id)));
+    ended.push(...group.filter((e) => done.delete(e.lease.id)));
+  }
+  if (ended.length === 0) return [];
+
+  // The ends are recorded before the freed seats are offered, so that sequence numbers follow
+  // cause and effect.
+  const events = await appendLeaseEvents(
+    tx, ended.map((e) => ({ accountId: e.lease.accountId, leaseId: e.lease.id, type: 'lease.ended', data: { reason: e.reason } })), now,
   );
-  if (changed === 0) return [];
+  const seated = ended.filter((e) => e.lease.license !== null && (e.lease.kind === 'regular' || e.lease.kind === 'overage'));
+  await freeSeats(tx, seated.map((e) => ({ license: e.lease.license!, holder: e.lease.id })));
+  // The freed seats go to waiting flex leases or tickets before anyone else can take them.
   const offered: LeaseEvent[] = [];
-  if (lease.license !== null && (lease.kind === 'regular' || lease.kind === 'overage')) {
-    await freeSeat(tx, lease.license, lease.id);
-    // The freed seat goes to a waiting flex lease or ticket before anyone else can take it.
-    offered.push(...(await offerSeats(tx, lease.license, now, skipLocked)));
+  for (const license of new Set(seated.map((e) => e.lease.license!))) offered.push(...(await offerSeats(tx, license, now, skipLocked)));
+
+  const flexEnded = new Map<string, number>();
+  for (const e of ended) if (e.lease.kind === 'flex') flexEnded.set(e.lease.accountId, (flexEnded.get(e.lease.accountId) ?? 0) + 1);
+  for (const [accountId, n] of flexEnded) await tx.run('UPDATE accounts SET flex_in_use = flex_in_use - ? WHERE id = ?', [n, accountId]);
+
+  // Their sessions end with them (none are left when the last one's loss ended the lease).
+  for (const [reason, group] of byReason(ended.filter((e) => e.lease.sessions > 0))) {
+    const w = inList('lease_id', group.map((e) => e.lease.id));
+    await tx.run(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ${w.sql} AND ended_at IS NULL`, [now, reason, ...w.params]);
   }
-  if (lease.kind === 'flex') await tx.run('UPDATE accounts SET flex_in_use = flex_in_use - 1 WHERE id = ?', [lease.accountId]);
-  // Its sessions end with it (none are left when the last one's loss ended the lease).
-  if (lease.sessions > 0) {
-    await tx.run('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE lease_id = ? AND ended_at IS NULL', [now, reason, lease.id]);
+  return [...events, ...offered];
+}
+
+/** `f` remembering its answers by argument, for the length of one call of the caller. */
+function memo<T>(f: (key: string) => T): (key: string) => T {
+  const seen = new Map<string, T>();
+  return (key) => {
+    if (!seen.has(key)) seen.set(key, f(key));
+    return seen.get(key)!;
+  };
+}
+
+function byReason(ends: readonly LeaseEnd[]): Map<EndReason, LeaseEnd[]> {
+  const m = new Map<EndReason, LeaseEnd[]>();
+  for (const e of ends) {
+    const g = m.get(e.reason);
+    if (g) g.push(e);
+    else m.set(e.reason, [e]);
   }
-  return [await appendEvent(tx, lease.accountId, lease.id, 'lease.ended', { reason }, now), ...offered];
+  return m;
 }
 
 export async function recoverSessions(tx: SqlExecutor, now: number): Promise<LiveSession[]> {

@@ -11,6 +11,7 @@ import type { AccountSettings, DenialRecord, Lease, LeaseEvent } from '../types.
 import type { Row, SqlExecutor } from './driver.js';
 import { json, num, numOrNull, str, strOrNull, toLease } from './rows.js';
 import { takeSeat } from './seats.js';
+import { powerOfTwoChunks } from './lists.js';
 
 export const LEASE_SELECT = 'SELECT l.*, p.key AS product_key FROM leases l JOIN products p ON p.id = l.product_id';
 
@@ -19,6 +20,31 @@ export async function appendEvent(tx: SqlExecutor, accountId: string, leaseId: s
     accountId, leaseId, type, JSON.stringify(data), now,
   ]);
   return { seq: num(r!.seq), accountId, leaseId, type, data, at: now };
+}
+
+/**
+ * Appends one event per lease (at most one each: a batch of ends), in multi-row inserts. The
+ * sequence numbers come back by lease, since RETURNING promises no order. One event is
+ * `appendEvent`'s statement.
+ */
+export async function appendLeaseEvents(
+  tx: SqlExecutor, evs: readonly Omit<LeaseEvent, 'seq' | 'at'>[], now: number,
+): Promise<LeaseEvent[]> {
+  const out: LeaseEvent[] = [];
+  for (const chunk of powerOfTwoChunks(evs)) {
+    if (chunk.length === 1) {
+      const e = chunk[0]!;
+      out.push(await appendEvent(tx, e.accountId, e.leaseId, e.type, e.data, now));
+      continue;
+    }
+    const rows = await tx.all<Row>(
+      `INSERT INTO events (account_id, lease_id, type, data, at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')} RETURNING seq, lease_id`,
+      chunk.flatMap((e) => [e.accountId, e.leaseId, e.type, JSON.stringify(e.data), now]),
+    );
+    const seqs = new Map(rows.map((r) => [str(r.lease_id), num(r.seq)]));
+    for (const e of chunk) out.push({ ...e, seq: seqs.get(e.leaseId)!, at: now });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
 }
 
 /** Sets `due_at` to the earliest pending time of the lease (engine `nextDue`). */
@@ -103,15 +129,11 @@ export async function topUp(tx: SqlExecutor, accountId: string, minutes: number)
  * handful of statement shapes serve every batch size.
  */
 export async function recordDenials(tx: SqlExecutor, ds: readonly DenialRecord[]): Promise<void> {
-  for (let i = 0; i < ds.length;) {
-    let n = 64;
-    while (n > ds.length - i) n >>= 1;
-    const chunk = ds.slice(i, i + n);
+  for (const chunk of powerOfTwoChunks(ds)) {
     await tx.run(
       `INSERT INTO denials (account_id, product_id, user_id, device, code, at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
       chunk.flatMap((d) => [d.accountId, d.productId, d.userId, d.device, d.code, d.at]),
     );
-    i += n;
   }
   // A product's max-reached interval opens at its first refusal for want of a seat.
   const first = new Map<string, DenialRecord>();

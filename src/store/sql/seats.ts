@@ -9,6 +9,7 @@
 import { orderCandidates, type Requester } from '../../engine/acquisition.js';
 import type { SqlExecutor, Row } from './driver.js';
 import { num, numOrNull, str, strOrNull } from './rows.js';
+import { inList } from './lists.js';
 
 /**
  * Seats in use of the license aliased `li`: held slots (by leases, or by device
@@ -109,15 +110,28 @@ export async function takeFirstSeat(tx: SqlExecutor, limits: readonly { id: stri
  * freed, so that no new seat is granted until fewer than the limit are held.
  */
 export async function freeSeat(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
-  // Fast path, one statement: the slot is within the limit and no slot beyond it is held.
-  const freed = await tx.run(
-    `UPDATE seat_slots SET lease_id = NULL WHERE license_id = ? AND lease_id = ?
-       AND slot < (SELECT max_seats FROM licenses WHERE id = ?)
-       AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ? AND o.lease_id IS NOT NULL
-                         AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ?))`,
-    [licenseId, leaseId, licenseId, licenseId, licenseId],
+  await freeSeats(tx, [{ license: licenseId, holder: leaseId }]);
+}
+
+/** `freeSeat` for many holders at once: one statement frees every slot the fast path can. */
+export async function freeSeats(tx: SqlExecutor, held: readonly { license: string; holder: string }[]): Promise<void> {
+  if (held.length === 0) return;
+  // Fast path: the slot is within the limit and no slot beyond it is held.
+  const w = inList('lease_id', held.map((h) => h.holder));
+  const freed = await tx.all<Row>(
+    `UPDATE seat_slots SET lease_id = NULL WHERE ${w.sql}
+       AND slot < (SELECT max_seats FROM licenses WHERE id = seat_slots.license_id)
+       AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = seat_slots.license_id AND o.lease_id IS NOT NULL
+                         AND o.slot >= (SELECT max_seats FROM licenses WHERE id = seat_slots.license_id))
+     RETURNING license_id`,
+    w.params,
   );
-  if (freed > 0) return;
+  if (freed.length === held.length) return;
+  // The rest one by one (each may move a lease, which changes what the next one finds).
+  for (const h of held) await freeSlowly(tx, h.license, h.holder);
+}
+
+async function freeSlowly(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
   const mine = await tx.get<Row>('SELECT slot FROM seat_slots WHERE license_id = ? AND lease_id = ?', [licenseId, leaseId]);
   if (!mine) return;
   const lic = await tx.get<Row>('SELECT max_seats FROM licenses WHERE id = ?', [licenseId]);

@@ -327,8 +327,7 @@ export abstract class SqlSetupStore {
       // live leases read next include every lease this license will ever have granted.
       await tx.run('DELETE FROM seat_slots WHERE license_id = ? AND lease_id IS NULL', [id]);
       const live = await tx.all<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.license_id = ? AND l.ended_at IS NULL`, [id]);
-      const events: LeaseEvent[] = [];
-      for (const r of live) events.push(...(await leaseOps.endLease(tx, toLease(r), 'license-ended', now)));
+      const events = await leaseOps.endLeases(tx, live.map((r) => ({ lease: toLease(r), reason: 'license-ended' })), now);
       await tx.run('UPDATE device_activations SET license_id = NULL WHERE license_id = ?', [id]);
       await tx.run('DELETE FROM alerts WHERE license_id = ?', [id]);
       await tx.run('DELETE FROM licenses WHERE id = ?', [id]);

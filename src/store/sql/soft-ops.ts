@@ -7,7 +7,7 @@
 import { countWindows, exceptionWindows, suspends, windowStart } from '../../engine/metering.js';
 import type { LeaseEvent, Page, PageOf, SoftException } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { appendEvent, endLease } from './lease-ops.js';
+import { appendEvent, endLeases } from './lease-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, num, numOrNull, paged, str, toLease } from './rows.js';
 
 /** Most windows one pass counts per license (a day of 3-minute windows). */
@@ -74,9 +74,7 @@ export async function countSoftWindows(tx: SqlExecutor, licenseId: string, now: 
 /** A suspended license stops working for everyone: its live leases end. */
 async function endLicenseLeases(tx: SqlExecutor, licenseId: string, now: number): Promise<LeaseEvent[]> {
   const live = await tx.all<Row>(`SELECT ${LEASE_COLUMNS} FROM ${LEASE_FROM} WHERE l.license_id = ? AND l.ended_at IS NULL`, [licenseId]);
-  const events: LeaseEvent[] = [];
-  for (const r of live) events.push(...(await endLease(tx, toLease(r), 'license-suspended', now)));
-  return events;
+  return endLeases(tx, live.map((r) => ({ lease: toLease(r), reason: 'license-suspended' })), now);
 }
 
 /**

@@ -73,18 +73,7 @@ export class SqlStore extends SqlSetupStore implements Store {
   }
 
   expireSessions(ids: string[], now: number): Promise<{ expired: string[]; events: LeaseEvent[] }> {
-    return this.db.transaction(async (tx) => {
-      const expired: string[] = [];
-      const events: LeaseEvent[] = [];
-      for (const id of ids) {
-        const ev = await leaseOps.endSession(tx, id, 'expired', now, this.shared ? now - this.expiryGraceMs : null);
-        if (ev !== null) {
-          expired.push(id);
-          events.push(...ev);
-        }
-      }
-      return { expired, events };
-    });
+    return this.db.transaction((tx) => leaseOps.expireSessions(tx, ids, now, this.shared ? now - this.expiryGraceMs : null));
   }
 
   async touchSessions(deadlines: Map<string, number>): Promise<void> {
@@ -116,16 +105,7 @@ export class SqlStore extends SqlSetupStore implements Store {
         'SELECT id FROM sessions WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED',
         [cutoff, limit],
       );
-      const expired: string[] = [];
-      const events: LeaseEvent[] = [];
-      for (const r of due) {
-        const ev = await leaseOps.endSession(tx, str(r.id), 'expired', now, cutoff);
-        if (ev !== null) {
-          expired.push(str(r.id));
-          events.push(...ev);
-        }
-      }
-      return { expired, events };
+      return leaseOps.expireSessions(tx, due.map((r) => str(r.id)), now, cutoff);
     });
   }
 
