@@ -433,22 +433,24 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
   const ended: LeaseEnd[] = [];
   for (const [reason, group] of byReason(ends)) {
     const w = inList('id', group.map((e) => e.lease.id));
-    const changed = await tx.all<Row>(
-      `UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE ${w.sql} AND ended_at IS NULL RETURNING id`,
-      [now, reason, ...w.params],
-    );
-    const done = new Set(changed.map((r) => str(r.id)));
+    const sql = `UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE ${w.sql} AND ended_at IS NULL`;
+    if (group.length === 1) {
+      // One lease (most ends): the count says whether it ended here.
+      if ((await tx.run(sql, [now, reason, ...w.params])) === 1) ended.push(group[0]!);
+      continue;
+    }
+    const done = new Set((await tx.all<Row>(`${sql} RETURNING id`, [now, reason, ...w.params])).map((r) => str(r.id)));
     ended.push(...group.filter((e) => done.delete(e.lease.id)));
   }
   if (ended.length === 0) return [];
 
+  const seated = ended.filter((e) => e.lease.license !== null && (e.lease.kind === 'regular' || e.lease.kind === 'overage'));
+  await freeSeats(tx, seated.map((e) => ({ license: e.lease.license!, holder: e.lease.id })));
   // The ends are recorded before the freed seats are offered, so that sequence numbers follow
   // cause and effect.
   const events = await appendLeaseEvents(
     tx, ended.map((e) => ({ accountId: e.lease.accountId, leaseId: e.lease.id, type: 'lease.ended', data: { reason: e.reason } })), now,
   );
-  const seated = ended.filter((e) => e.lease.license !== null && (e.lease.kind === 'regular' || e.lease.kind === 'overage'));
-  await freeSeats(tx, seated.map((e) => ({ license: e.lease.license!, holder: e.lease.id })));
   // The freed seats go to waiting flex leases or tickets before anyone else can take them.
   const offered: LeaseEvent[] = [];
   for (const license of new Set(seated.map((e) => e.lease.license!))) offered.push(...(await offerSeats(tx, license, now, skipLocked)));
