@@ -70,3 +70,25 @@ it('lets a statement outside a transaction wait for the group in progress', asyn
   await tx;
   expect(read).toEqual({ v: 2 });
 });
+
+it('opens a transaction\'s savepoint at its first write: a failure after reads and writes still leaves no trace', async () => {
+  const results = await Promise.allSettled([
+    db.transaction(async (tx) => tx.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1])),
+    // Reads only, then fails: nothing to undo, and the group goes on.
+    db.transaction(async (tx) => {
+      await tx.get('SELECT v FROM t WHERE k = ?', ['a']);
+      throw new Error('read and gave up');
+    }),
+    // Reads, then writes twice, then fails: both writes are undone, not the first transaction's.
+    db.transaction(async (tx) => {
+      const a = await tx.get<{ v: number }>('SELECT v FROM t WHERE k = ?', ['a']);
+      await tx.run('UPDATE t SET v = ? WHERE k = ?', [(a?.v ?? 0) + 100, 'a']);
+      await tx.run('INSERT INTO t (k, v) VALUES (?, ?)', ['b', 2]);
+      throw new Error('wrote and gave up');
+    }),
+    db.transaction(async (tx) => (await tx.get<{ v: number }>('SELECT v FROM t WHERE k = ?', ['a']))?.v),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  expect((results[3] as PromiseFulfilledResult<number>).value).toBe(1);
+  expect(await db.all('SELECT k, v FROM t ORDER BY k')).toEqual([{ k: 'a', v: 1 }]);
+});

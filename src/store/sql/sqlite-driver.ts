@@ -29,6 +29,10 @@ export class SqliteDriver implements SqlDriver {
   private scheduled = false;
   private readonly waiters: (() => void)[] = [];
   private readonly direct: SqlExecutor;
+  /** The statements of a group-committed transaction: the first write opens its savepoint. */
+  private readonly inBatch: SqlExecutor;
+  /** Whether the transaction running in the batch has opened its savepoint. */
+  private savepoint = false;
   private readonly file: string;
   private checkpointer: Worker | null = null;
   private checkpointing = false;
@@ -55,6 +59,11 @@ export class SqliteDriver implements SqlDriver {
       get: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).get(...params) as T | undefined,
       run: async (sql: string, params: readonly unknown[] = []) => this.stmt(sql).run(...params).changes,
     };
+    this.inBatch = {
+      all: async <T>(sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).all(...params) as T[],
+      get: async <T>(sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).get(...params) as T | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).run(...params).changes,
+    };
   }
 
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
@@ -74,7 +83,8 @@ export class SqliteDriver implements SqlDriver {
 
   /**
    * Group commit: transactions requested in the same turn of the event loop run one after
-   * another inside one BEGIN … COMMIT, each in its own savepoint. A transaction that fails
+   * another inside one BEGIN … COMMIT, each in its own savepoint (opened at its first write:
+   * one that only reads has nothing to undo). A transaction that fails
    * rolls back to its savepoint and alone; the others commit together, and none is answered
    * before that COMMIT. A commit rewrites every page a transaction touched into the WAL
    * (leases alone have a dozen indexes), so sharing one commit among many requests is most
@@ -111,13 +121,15 @@ export class SqliteDriver implements SqlDriver {
       // Bounded, so that one batch never holds the event loop for long.
       while (this.queue.length > 0 && done.length < MAX_BATCH && performance.now() - started < MAX_BATCH_MS) {
         const t = this.queue.shift()!;
-        this.stmt('SAVEPOINT tx').run();
+        // A transaction that only reads (a refusal, most requests under contention) needs no
+        // savepoint: there is nothing of its own to roll back. The first write opens it.
+        this.savepoint = false;
         try {
-          const value = await t.fn(this.direct);
-          this.stmt('RELEASE tx').run();
+          const value = await t.fn(this.inBatch);
+          if (this.savepoint) this.stmt('RELEASE tx').run();
           done.push({ t, ok: true, value });
         } catch (error) {
-          if (this.db.inTransaction) {
+          if (this.savepoint && this.db.inTransaction) {
             this.stmt('ROLLBACK TO tx').run();
             this.stmt('RELEASE tx').run();
           }
@@ -171,6 +183,15 @@ export class SqliteDriver implements SqlDriver {
     await this.checkpointer?.terminate();
     this.checkpointer = null;
     this.db.close();
+  }
+
+  private batchStmt(sql: string): Statement {
+    const s = this.stmt(sql);
+    if (!s.readonly && !this.savepoint) {
+      this.stmt('SAVEPOINT tx').run();
+      this.savepoint = true;
+    }
+    return s;
   }
 
   private stmt(sql: string): Statement {
