@@ -109,6 +109,11 @@ export class LeaseService {
     // are refused, and a refusal needs no secret.
     let token: string | undefined;
     let tokenHash: string | undefined;
+    // Ids too, for the same reason. Each is made once, at first use, and stays the same
+    // if the store runs the transaction again.
+    let leaseId: string | undefined;
+    let joinCode: string | undefined;
+    let sessionId: string | undefined;
     const sessionToken = (): string => (token ??= newSecret('sss'));
     // Only a request that may wait needs a ticket (and its hashes).
     const ticketToken = input.wait ? newSecret('skq') : '';
@@ -137,9 +142,18 @@ export class LeaseService {
             ttlMs: product.heartbeat.timeout * 1000,
           }
           : null,
-        newLease: { id: newId('lse', now), joinCode: newJoinCode() },
+        newLease: {
+          get id() {
+            return (leaseId ??= newId('lse', now));
+          },
+          get joinCode() {
+            return (joinCode ??= newJoinCode());
+          },
+        },
         session: {
-          id: newId('ses', now),
+          get id() {
+            return (sessionId ??= newId('ses', now));
+          },
           get tokenHash() {
             return (tokenHash ??= hashToken(sessionToken()));
           },

@@ -142,9 +142,16 @@ async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number): 
   );
   // SQL booleans: 0/1 on SQLite, false/true on PostgreSQL; num() reads both.
   if (!r || num(r.free) === 1 || num(r.special) === 1) return null;
-  if (req.ppu !== false && json<AccountSettings>(r.settings).ppu.enabled) return null;
+  if (req.ppu !== false && ppuEnabled(str(r.settings))) return null;
   return { kind: 'no-seat', inUse: num(r.in_use_when_full ?? 0), capacity: num(r.capacity ?? 0), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }
+
+/** Whether the account's settings enable pay-per-use, remembered for the last settings read. */
+function ppuEnabled(settings: string): boolean {
+  if (settings !== lastSettings.text) lastSettings = { text: settings, ppu: json<AccountSettings>(settings).ppu.enabled };
+  return lastSettings.ppu;
+}
+let lastSettings = { text: '', ppu: false };
 
 /**
  * No seat: flex (on a flex channel, while the account holds fewer than `flexMax`), then
