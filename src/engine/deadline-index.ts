@@ -61,16 +61,35 @@ export class DeadlineIndex<K> {
     return top ? { key: top.key, at: top.at } : undefined;
   }
 
-  /** Remove and return up to `max` keys whose deadline is at or before `now`, earliest first. */
-  popDue(now: number, max: number): K[] {
+  /**
+   * Remove and return up to `max` keys whose deadline is at or before `now`, earliest first.
+   * Only entries whose old time has passed are settled on the way (an entry whose old time is
+   * still ahead cannot be due), at most `settleBudget` of them per call: after a wave of
+   * heartbeats most entries are extended, and settling them all at once held the event loop
+   * for milliseconds. `more(now)` says whether a call that stopped short has work left.
+   */
+  popDue(now: number, max: number, settleBudget = 1000): K[] {
     const due: K[] = [];
+    let settled = 0;
     while (due.length < max) {
-      const top = this.settledTop();
+      const top = this.heap[0];
       if (!top || top.at > now) break;
+      if (top.due !== top.at) {
+        if (settled++ >= settleBudget) break;
+        top.at = top.due;
+        this.down(0);
+        continue;
+      }
       due.push(top.key);
       this.delete(top.key);
     }
     return due;
+  }
+
+  /** Whether an entry's (old or current) time is at or before `now`: `popDue` has work. */
+  more(now: number): boolean {
+    const top = this.heap[0];
+    return top !== undefined && top.at <= now;
   }
 
   /** Moves entries whose deadline was extended down to their place until the top is current. */

@@ -441,12 +441,17 @@ export class LeaseService {
     for (;;) {
       const now = this.clock.now();
       const due = this.deadlines.popDue(now, this.opts.expiryBatch);
-      if (due.length === 0) break;
+      if (due.length === 0) {
+        // Nothing due, unless settling extended deadlines took the call's whole budget.
+        if (!this.deadlines.more(now) || this.clock.now() - started > this.opts.tickBudgetMs) break;
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
       const { expired, events } = await this.store.expireSessions(due, now);
       for (const id of expired) this.hot.dropSession(id, null);
       this.metrics.expired.inc(expired.length);
       this.publish(events);
-      if (due.length < this.opts.expiryBatch || this.clock.now() - started > this.opts.tickBudgetMs) break;
+      if ((due.length < this.opts.expiryBatch && !this.deadlines.more(now)) || this.clock.now() - started > this.opts.tickBudgetMs) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     // Shared stores: sessions left by servers that died, or heartbeated only elsewhere.

@@ -330,3 +330,38 @@ describe('DeadlineIndex — model test against a Map', () => {
     );
   });
 });
+
+describe('DeadlineIndex — settling extended deadlines', () => {
+  it('settles at most the budget per call, reports work left, and still finds the due entry behind them', () => {
+    const idx = new DeadlineIndex<string>();
+    // 2,500 sessions whose first deadline has passed but who heartbeated since (extended).
+    for (let i = 0; i < 2500; i++) idx.set(`s${i}`, T + 10);
+    for (let i = 0; i < 2500; i++) idx.set(`s${i}`, T + 60_000);
+    idx.set('gone', T + 20); // stopped heartbeating: truly due
+    const now = T + 1000;
+    const calls: string[][] = [];
+    while (idx.more(now)) calls.push(idx.popDue(now, 50, 1000));
+    // Three calls settle the 2,500 (1,000 each at most); the due one comes out once it is on top.
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+    expect(calls.slice(0, 2)).toEqual([[], []]);
+    expect(calls.flat()).toEqual(['gone']);
+    expect(idx.more(now)).toBe(false);
+    expect(idx.size).toBe(2500);
+    expect(idx.popDue(T + 60_000, 5000)).toHaveLength(2500);
+  });
+
+  it('leaves extended entries whose old time is still ahead alone: nothing is due and there is no work', () => {
+    const idx = new DeadlineIndex<string>();
+    idx.set('a', T + 100);
+    idx.set('a', T + 500);
+    expect(idx.more(T + 99)).toBe(false);
+    expect(idx.popDue(T + 99, 10, 0)).toEqual([]);
+    // Its old time passed: with no settling allowed it is not returned (it is not due) …
+    expect(idx.more(T + 100)).toBe(true);
+    expect(idx.popDue(T + 100, 10, 0)).toEqual([]);
+    // … and once settled it is due only at its new time.
+    expect(idx.popDue(T + 100, 10)).toEqual([]);
+    expect(idx.more(T + 100)).toBe(false);
+    expect(idx.popDue(T + 500, 10)).toEqual(['a']);
+  });
+});
