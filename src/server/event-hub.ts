@@ -27,6 +27,11 @@ export class EventHub {
     };
   }
 
+  /** Whether anyone listens to the account's signals (so that unheard ones need not be built). */
+  hasSignals(accountId: string): boolean {
+    return this.signals.has(accountId);
+  }
+
   signal(accountId: string, type: string, data: Record<string, unknown>): void {
     for (const fn of this.signals.get(accountId) ?? []) fn(type, data);
   }

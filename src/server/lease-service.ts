@@ -408,6 +408,8 @@ export class LeaseService {
       throw e;
     }
     for (const d of batch) {
+      // Under contention most refusals have no console watching: none is built for nobody.
+      if (!this.hub.hasSignals(d.accountId)) continue;
       this.hub.signal(d.accountId, 'denial', { at: new Date(d.at).toISOString(), user: d.userId, device: d.device, productId: d.productId, code: d.code });
     }
   }

@@ -185,6 +185,24 @@ describe.each(kinds)('seeing and steering ($name)', (kind) => {
     expect((await h.req('GET', '/v1/audit', member)).body.code).toBe('forbidden');
   });
 
+  it('streams refusals to whole-account viewers once the tick records them, and to no one else', async () => {
+    const admin = openSse(`${base}/v1/events`, { authorization: `Bearer ${h.owner}` });
+    await admin.ready;
+    await h.req('PATCH', '/v1/settings', h.owner, { permissions: { view: 'own', control: 'own' } });
+    const own = openSse(`${base}/v1/events`, { authorization: `Bearer ${member}` });
+    await own.ready;
+    await acquire({ product: 'p', device: 'a' });
+    await acquire({ product: 'p', device: 'b' });
+    expect((await acquire({ product: 'p', device: 'c' }, member)).body.code).toBe('no-seat');
+    await h.app.ctx.service.tick();
+    const denials = (st: typeof admin) => st.events.filter((e) => e.event === 'denial').map((e) => JSON.parse(e.data));
+    for (let i = 0; i < 100 && denials(admin).length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(denials(admin)).toMatchObject([{ code: 'no-seat', device: 'c' }]);
+    expect(denials(own)).toEqual([]);
+    admin.close();
+    own.close();
+  });
+
   it('streams account events to administrators, and a member with view own sees only their own', async () => {
     const admin = openSse(`${base}/v1/events`, { authorization: `Bearer ${h.owner}` });
     await admin.ready;
