@@ -360,8 +360,8 @@ export function afterClaim(tx: SqlExecutor, leaseId: string, how: 'ended' | 'exp
   return afterClaims(tx, new Map([[leaseId, 1]]), how, now);
 }
 
-/** The lease row and what `afterSessionLoss` needs besides, brought back by its update. */
-const LOSS_CONTEXT = `*, (SELECT key FROM products WHERE id = leases.product_id) AS product_key,
+/** What `afterSessionLoss` and `endLeases` need of a lease, brought back by its update. */
+const LOSS_CONTEXT = `id, account_id, license_id, kind, sessions, hold,
        (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
        (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
        (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings`;
@@ -387,11 +387,13 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
   const lingerOf = memo((config: string) => json<{ linger: number }>(config).linger);
   const resetOf = memo((settings: string) => json<AccountSettings>(settings).dailyReset);
   for (const ctx of rows) {
-    const lease = toLease(ctx);
+    const lease: EndingLease = {
+      id: str(ctx.id), accountId: str(ctx.account_id), license: strOrNull(ctx.license_id), kind: str(ctx.kind) as Lease['kind'], sessions: num(ctx.sessions),
+    };
     const decision = afterSessionLoss({
       remaining: lease.sessions,
       how,
-      hold: lease.hold,
+      hold: str(ctx.hold) as Lease['hold'],
       linger: lingerOf(str(ctx.product_config)),
       now,
       nextReset: () => nextDailyReset(now, str(ctx.account_tz), resetOf(str(ctx.account_settings))),
@@ -402,7 +404,7 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
   return endLeases(tx, ends, now);
 }
 
-async function keepOrTime(tx: SqlExecutor, lease: Lease, d: Exclude<LossDecision, { kind: 'release' }>): Promise<void> {
+async function keepOrTime(tx: SqlExecutor, lease: EndingLease, d: Exclude<LossDecision, { kind: 'release' }>): Promise<void> {
   switch (d.kind) {
     case 'keep':
       return;
@@ -422,8 +424,11 @@ export function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: 
   return endLeases(tx, [{ lease, reason }], now, skipLocked);
 }
 
+/** What ending a lease needs to know of it (a whole `Lease` will do). */
+export type EndingLease = Pick<Lease, 'id' | 'accountId' | 'license' | 'kind' | 'sessions'>;
+
 export interface LeaseEnd {
-  lease: Lease;
+  lease: EndingLease;
   reason: EndReason;
 }
 
