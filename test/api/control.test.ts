@@ -185,12 +185,18 @@ describe.each(kinds)('seeing and steering ($name)', (kind) => {
     expect((await h.req('GET', '/v1/audit', member)).body.code).toBe('forbidden');
   });
 
-  it('streams refusals to whole-account viewers once the tick records them, and to no one else', async () => {
+  /** The account's event stream as the owner, and as a member once members may view their own. */
+  const accountStreams = async () => {
     const admin = openSse(`${base}/v1/events`, { authorization: `Bearer ${h.owner}` });
     await admin.ready;
     await h.req('PATCH', '/v1/settings', h.owner, { permissions: { view: 'own', control: 'own' } });
     const own = openSse(`${base}/v1/events`, { authorization: `Bearer ${member}` });
     await own.ready;
+    return { admin, own };
+  };
+
+  it('streams refusals to whole-account viewers once the tick records them, and to no one else', async () => {
+    const { admin, own } = await accountStreams();
     await acquire({ product: 'p', device: 'a' });
     await acquire({ product: 'p', device: 'b' });
     expect((await acquire({ product: 'p', device: 'c' }, member)).body.code).toBe('no-seat');
@@ -204,11 +210,7 @@ describe.each(kinds)('seeing and steering ($name)', (kind) => {
   });
 
   it('streams account events to administrators, and a member with view own sees only their own', async () => {
-    const admin = openSse(`${base}/v1/events`, { authorization: `Bearer ${h.owner}` });
-    await admin.ready;
-    await h.req('PATCH', '/v1/settings', h.owner, { permissions: { view: 'own', control: 'own' } });
-    const own = openSse(`${base}/v1/events`, { authorization: `Bearer ${member}` });
-    await own.ready;
+    const { admin, own } = await accountStreams();
     const theirs = (await acquire({ product: 'p', device: 'b' })).body;
     const mine = (await acquire({ product: 'p', device: 'a' }, member)).body;
     await h.req('DELETE', `/v1/sessions/${theirs.session.id}`, theirs.session.token);
