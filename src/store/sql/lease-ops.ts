@@ -30,9 +30,18 @@ async function leaseById(tx: SqlExecutor, id: string): Promise<Lease | undefined
   return r && toLease(r);
 }
 
+/**
+ * A user's live leases, read through `leases_live_user`. Every refusal of a user's request
+ * lists them, so this must not read the account's history: given `account_id = ?`, SQLite
+ * preferred the account's index (it also serves the ORDER BY), which reads every lease the
+ * account ever had (0.3 ms at 3,400 leases, and growing). The account is still checked, as
+ * an expression no index serves.
+ */
+export const OWN_LEASES_SQL = `${LEASE_SELECT} WHERE l.user_id = ? AND l.ended_at IS NULL AND l.account_id || '' = ? ORDER BY l.id`;
+
 async function ownLeases(tx: SqlExecutor, accountId: string, userId: string | null): Promise<Lease[]> {
   if (userId === null) return [];
-  const rows = await tx.all<Row>(`${LEASE_SELECT} WHERE l.account_id = ? AND l.user_id = ? AND l.ended_at IS NULL ORDER BY l.id`, [accountId, userId]);
+  const rows = await tx.all<Row>(OWN_LEASES_SQL, [userId, accountId]);
   return rows.map(toLease);
 }
 
