@@ -386,6 +386,18 @@ $$ LANGUAGE plpgsql;
 CREATE INDEX leases_live_special ON leases (account_id, product_id, kind) WHERE ended_at IS NULL AND kind <> 'regular';
 `,
   },
+  {
+    // Leases with no user or no endpoint (service keys, the session seat model) had an entry
+    // in these two indexes anyway, written at every grant and removed at every end. Every
+    // query that uses them names a user or an endpoint, which implies IS NOT NULL.
+    name: 'live-user-endpoint-not-null',
+    sql: `
+DROP INDEX leases_live_user;
+CREATE INDEX leases_live_user ON leases (user_id) WHERE ended_at IS NULL AND user_id IS NOT NULL;
+DROP INDEX leases_endpoint;
+CREATE INDEX leases_endpoint ON leases (endpoint_id) WHERE ended_at IS NULL AND endpoint_id IS NOT NULL;
+`,
+  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {
