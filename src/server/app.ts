@@ -88,12 +88,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let service: LeaseService | null = null;
   const metrics = createMetrics(() => service?.deadlines.size ?? 0);
   service = new LeaseService(deps.store, clock, hub, metrics, {
-    // Small batches, yielding between them: a mass expiry must not hold heartbeats up. In the
-    // bench's storm of 10,000, the other sessions' heartbeat p99 rose to 7–35 times its quiet
-    // value with 100 per batch, 4–7 times with 50, about 3 times with 25 (and 10 was no
-    // better); but the smaller the batch, the more commits, and with 25 the storm was freed
-    // later than timeout + 1 s. A tick keeps expiring for up to a second: with 200 ms per
-    // 250 ms tick, the storm sat idle a fifth of the time.
+    // Bounded batches, yielding between them: a mass expiry must not hold heartbeats up. A
+    // batch of 50 is a few statements (`expireSessions`) and takes 1.5–3 ms; since batches
+    // became set-based, 25 and 50 measure the same heartbeat p99 in the bench's storm (its
+    // stalls are elsewhere, docs/architecture.md), and fewer batches mean fewer commits. A
+    // tick keeps expiring for up to a second: with 200 ms per 250 ms tick, the storm sat idle
+    // a fifth of the time.
     expiryBatch: 50,
     tickBudgetMs: 1000,
     manageUrl: `${config.publicUrl}/console/#/leases?mine=1`,

@@ -60,4 +60,31 @@ describe('mass expiry', () => {
     expect(usage[0]?.inUse).toBe(1);
     expect((await ts.store.getLease(account.id, abandoned[0]!.lease.id))?.endReason).toBe('expired');
   });
+
+  it('expires, in one tick, a session whose deadline sits behind more extended ones than a call settles', async () => {
+    const { account } = await createAccount(app.ctx, 'acme', 'UTC', { username: 'o', password: 'long enough password' });
+    const owner = (await ts.store.findUserByUsername(account.id, 'o'))!;
+    const product = await ts.store.createProduct(account.id, 'prd_1', {
+      key: 'p', name: 'p', seatModel: 'session', heartbeat: { interval: 10, timeout: 30 }, clientTypes: {}, linger: 0,
+      standbyTimeout: null, flex: { channels: [], duration: 60 }, activationWindow: 1, quota: null,
+    }, clock.now());
+    await ts.store.createLicense(account.id, 'lic_1', {
+      productId: product.id, seats: 1300, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, clock.now());
+    const p: Principal = { kind: 'user', accountId: account.id, user: owner, tokenHash: '' };
+    // 1,100 sessions due at +30 s, then one due at +31 s.
+    const alive = [];
+    for (let i = 0; i < 1100; i++) alive.push(granted(await app.ctx.service.acquire(p, { product: 'p' })));
+    clock.advance(1000);
+    const gone = granted(await app.ctx.service.acquire(p, { product: 'p' }));
+    // The 1,100 heartbeat: each deadline moves to +50 s, but its index entry keeps +30 s until
+    // settled, so at +32 s they are all ahead of the one that stopped.
+    clock.advance(19_000);
+    for (const a of alive) await app.ctx.service.heartbeat(a.session.id, a.token);
+    clock.advance(12_000);
+    await app.ctx.service.tick();
+    expect((await ts.store.getLease(account.id, gone.lease.id))?.endReason).toBe('expired');
+    expect((await ts.store.usage(account.id, clock.now()))[0]?.inUse).toBe(1100);
+  });
 });

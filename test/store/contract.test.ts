@@ -73,6 +73,10 @@ describe.each(kinds)('store contract ($name)', (kind) => {
   it('a full product still grants by pay-per-use, and a soft license still grants', async () => {
     const lic = await license(1);
     expect((await store.acquire(request(), NOW)).kind).toBe('granted');
+    // Refused twice, the second from the one read, while pay-per-use is off: what that read
+    // learnt of the settings must not outlive a change to them.
+    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
+    expect((await store.acquire(request(), NOW)).kind).toBe('no-seat');
     const acc = await store.getAccount(account);
     await store.updateAccount(account, { settings: { ...acc!.settings, ppu: { ...acc!.settings.ppu, enabled: true } } });
     await store.topUpPpu(account, 10);

@@ -71,6 +71,10 @@ it('lets a statement outside a transaction wait for the group in progress', asyn
   expect(read).toEqual({ v: 2 });
 });
 
+it('keeps temporary storage, savepoint sub-journals included, in memory', async () => {
+  expect(await db.get('PRAGMA temp_store')).toEqual({ temp_store: 2 });
+});
+
 it('opens a transaction\'s savepoint at its first write: a failure after reads and writes still leaves no trace', async () => {
   const results = await Promise.allSettled([
     db.transaction(async (tx) => tx.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1])),

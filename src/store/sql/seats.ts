@@ -116,8 +116,12 @@ export async function freeSeat(tx: SqlExecutor, licenseId: string, leaseId: stri
 /** `freeSeat` for many holders at once: a statement per license frees every slot the fast path can. */
 export async function freeSeats(tx: SqlExecutor, held: readonly { license: string; holder: string }[]): Promise<void> {
   const byLicense = new Map<string, string[]>();
-  for (const h of held) byLicense.set(h.license, [...(byLicense.get(h.license) ?? []), h.holder]);
-  let slow = false;
+  for (const h of held) {
+    const holders = byLicense.get(h.license);
+    if (holders) holders.push(h.holder);
+    else byLicense.set(h.license, [h.holder]);
+  }
+  const short: string[] = [];
   for (const [license, holders] of byLicense) {
     // Fast path: the slot is within the limit and no slot beyond it is held. (The license is
     // named rather than correlated, and the count read rather than RETURNING: either made
@@ -130,11 +134,11 @@ export async function freeSeats(tx: SqlExecutor, held: readonly { license: strin
                            AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ?))`,
       [license, ...w.params, license, license, license],
     );
-    if (freed < holders.length) slow = true;
+    if (freed < holders.length) short.push(license);
   }
-  if (!slow) return;
-  // The rest one by one (each may move a lease, which changes what the next one finds).
-  for (const h of held) await freeSlowly(tx, h.license, h.holder);
+  // The licenses where the fast path left some, one holder at a time (each may move a lease,
+  // which changes what the next finds; a holder already freed is found holding nothing).
+  for (const license of short) for (const holder of byLicense.get(license)!) await freeSlowly(tx, license, holder);
 }
 
 async function freeSlowly(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
