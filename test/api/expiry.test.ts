@@ -30,7 +30,8 @@ describe('mass expiry', () => {
     await ts.drop();
   });
 
-  it('frees 1,200 abandoned sessions in bounded batches while heartbeats are still answered', async () => {
+  /** Account "acme", product p (heartbeat timeout 30 s) with 1,300 seats, and its owner as principal. */
+  const acme = async () => {
     const { account } = await createAccount(app.ctx, 'acme', 'UTC', { username: 'o', password: 'long enough password' });
     const owner = (await ts.store.findUserByUsername(account.id, 'o'))!;
     const product = await ts.store.createProduct(account.id, 'prd_1', {
@@ -42,6 +43,11 @@ describe('mass expiry', () => {
       enforcement: 'hard', window: 180, exceptionQuota: null,
     }, clock.now());
     const p: Principal = { kind: 'user', accountId: account.id, user: owner, tokenHash: '' };
+    return { account, p };
+  };
+
+  it('frees 1,200 abandoned sessions in bounded batches while heartbeats are still answered', async () => {
+    const { account, p } = await acme();
     const abandoned = [];
     for (let i = 0; i < 1200; i++) abandoned.push(granted(await app.ctx.service.acquire(p, { product: 'p' })));
     const alive = granted(await app.ctx.service.acquire(p, { product: 'p' }));
@@ -62,17 +68,7 @@ describe('mass expiry', () => {
   });
 
   it('expires, in one tick, a session whose deadline sits behind more extended ones than a call settles', async () => {
-    const { account } = await createAccount(app.ctx, 'acme', 'UTC', { username: 'o', password: 'long enough password' });
-    const owner = (await ts.store.findUserByUsername(account.id, 'o'))!;
-    const product = await ts.store.createProduct(account.id, 'prd_1', {
-      key: 'p', name: 'p', seatModel: 'session', heartbeat: { interval: 10, timeout: 30 }, clientTypes: {}, linger: 0,
-      standbyTimeout: null, flex: { channels: [], duration: 60 }, activationWindow: 1, quota: null,
-    }, clock.now());
-    await ts.store.createLicense(account.id, 'lic_1', {
-      productId: product.id, seats: 1300, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
-      enforcement: 'hard', window: 180, exceptionQuota: null,
-    }, clock.now());
-    const p: Principal = { kind: 'user', accountId: account.id, user: owner, tokenHash: '' };
+    const { account, p } = await acme();
     // 1,100 sessions due at +30 s, then one due at +31 s.
     const alive = [];
     for (let i = 0; i < 1100; i++) alive.push(granted(await app.ctx.service.acquire(p, { product: 'p' })));
