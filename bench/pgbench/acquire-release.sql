@@ -48,7 +48,7 @@ UPDATE leases SET sessions = sessions - 1 WHERE id = 'lse_' || :n || '_' || :cli
 SELECT l.*, p.key AS product_key, p.config AS product_config, a.timezone AS account_tz, a.settings AS account_settings
   FROM leases l JOIN products p ON p.id = l.product_id JOIN accounts a ON a.id = l.account_id WHERE l.id = 'lse_' || :n || '_' || :client_id;
 UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'released', due_at = NULL, timer = NULL, sessions = 0 WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL;
-UPDATE seat_slots SET lease_id = NULL WHERE license_id = 'lic_bench_' || :lic AND lease_id = 'lse_' || :n || '_' || :client_id
+UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = 'lic_bench_' || :lic AND lease_id = 'lse_' || :n || '_' || :client_id
   AND slot < (SELECT max_seats FROM licenses WHERE id = 'lic_bench_' || :lic)
   AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = 'lic_bench_' || :lic AND o.lease_id IS NOT NULL AND o.slot >= (SELECT max_seats FROM licenses WHERE id = 'lic_bench_' || :lic));
 SELECT 1 AS x FROM leases WHERE product_id = 'prd_bench' AND kind = 'flex' AND ended_at IS NULL UNION ALL SELECT 1 AS x FROM tickets WHERE product_id = 'prd_bench' AND status = 'waiting';

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
 import { OWN_LEASES_SQL } from '../../src/store/sql/lease-ops.js';
+import { freeSlotsSql } from '../../src/store/sql/seats.js';
 
 let dir: string;
 let db: Database.Database;
@@ -37,4 +38,14 @@ it("reads a user's live leases (listed in every refusal of their requests) from 
   // The same query keyed on the account, as it was, reads the account's whole history.
   expect(plan(OWN_LEASES_SQL.replace("l.user_id = ? AND l.ended_at IS NULL AND l.account_id || '' = ?", 'l.account_id = ? AND l.user_id = ? AND l.ended_at IS NULL')))
     .toMatch(/leases_account|leases_history/);
+});
+
+it('frees released seats by looking their holders up, not by walking the license\'s held slots', () => {
+  for (const holders of ['lease_id = ?', 'lease_id IN (?, ?, ?, ?)']) {
+    const p = plan(freeSlotsSql(holders));
+    expect(p.split('\n')[0]).toMatch(/SEARCH seat_slots USING INDEX seat_slots_held \(lease_id=\?\)/);
+  }
+  // Keyed on the license as it was, a batch's update walks the license's slots below its limit.
+  expect(plan(freeSlotsSql('lease_id IN (?, ?, ?, ?)').replace("license_id || '' = ?", 'license_id = ?')).split('\n')[0])
+    .toMatch(/USING INDEX sqlite_autoindex_seat_slots_1 \(license_id=\? AND slot<\?\)/);
 });

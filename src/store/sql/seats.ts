@@ -113,6 +113,22 @@ export async function freeSeat(tx: SqlExecutor, licenseId: string, leaseId: stri
   await freeSeats(tx, [{ license: licenseId, holder: leaseId }]);
 }
 
+/**
+ * The fast path of `freeSeats` for the holders `holderCondition` names (`lease_id = ?` or
+ * `lease_id IN (…)`): their slots within the limit, when no slot beyond it is held. The license
+ * is named rather than correlated, and the count read rather than RETURNING: either made this
+ * statement about twice as dear on SQLite. It is compared as `license_id || ''`, which no index
+ * serves: otherwise SQLite, without statistics, walks the license's slots below its limit by
+ * primary key (every held seat of a license of 10,000: 3.2 ms for 64 holders) instead of
+ * looking the holders up in `seat_slots_held` (0.17 ms).
+ */
+export function freeSlotsSql(holderCondition: string): string {
+  return `UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = ? AND ${holderCondition}
+    AND slot < (SELECT max_seats FROM licenses WHERE id = ?)
+    AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ? AND o.lease_id IS NOT NULL
+                      AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ?))`;
+}
+
 /** `freeSeat` for many holders at once: a statement per license frees every slot the fast path can. */
 export async function freeSeats(tx: SqlExecutor, held: readonly { license: string; holder: string }[]): Promise<void> {
   const byLicense = new Map<string, string[]>();
@@ -123,17 +139,8 @@ export async function freeSeats(tx: SqlExecutor, held: readonly { license: strin
   }
   const short: string[] = [];
   for (const [license, holders] of byLicense) {
-    // Fast path: the slot is within the limit and no slot beyond it is held. (The license is
-    // named rather than correlated, and the count read rather than RETURNING: either made
-    // this statement about twice as dear on SQLite.)
     const w = inList('lease_id', holders);
-    const freed = await tx.run(
-      `UPDATE seat_slots SET lease_id = NULL WHERE license_id = ? AND ${w.sql}
-         AND slot < (SELECT max_seats FROM licenses WHERE id = ?)
-         AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ? AND o.lease_id IS NOT NULL
-                           AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ?))`,
-      [license, ...w.params, license, license, license],
-    );
+    const freed = await tx.run(freeSlotsSql(w.sql), [license, ...w.params, license, license, license]);
     if (freed < holders.length) short.push(license);
   }
   // The licenses where the fast path left some, one holder at a time (each may move a lease,
