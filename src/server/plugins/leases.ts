@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
+import { sendProblem } from '../problems.js';
 import { canControl, canView, leasePermissions, selfId, type Principal } from '../auth.js';
 import { authHook, found, pageOf, type RoutePlugin } from './common.js';
 import { AcquireBody, IdParams, LeaseQuery, LeaseSchema, SessionSchema, TicketSchema, UsageSchema, pageOf as pageSchema } from '../schemas.js';
@@ -41,7 +42,15 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
       },
     },
     async (req, reply) => {
-      const r = await ctx.service.acquire(req.principal, req.body);
+      let r;
+      try {
+        r = await ctx.service.acquire(req.principal, req.body);
+      } catch (e) {
+        // A refusal is the usual answer under contention: sent from here, it skips Fastify's
+        // error path (the rejected promise, onError, the error handler). Same answer.
+        if (e instanceof ApiError) return sendProblem(reply, e.code, e.message, e.extra);
+        throw e;
+      }
       if (r.kind === 'standby') return reply.code(201).send({ lease: leaseJson(r.lease) });
       if (r.kind === 'queued') {
         return reply.code(202).send({ ticket: { id: r.ticket.id, token: r.token, position: r.ticket.position, expiresAt: iso(r.ticket.expiresAt) } });
