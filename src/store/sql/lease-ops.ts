@@ -82,10 +82,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   }
 
   const key = seatKey(product.seatModel, userId, req.device);
-  if (refusalFirst && onlyRefusable({
-    seatModel: product.seatModel, seatKey: key, join: req.join, maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
-    standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
-  })) {
+  if (refusalFirst) {
     // Under contention most requests: one read answers the refusal.
     const refused = await quickRefusal(tx, req, now);
     if (refused) return refused;
@@ -132,10 +129,19 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
  * and the full way (candidates in order, a claim per candidate, then the refusal's reads)
  * costs several statements more. Null when the full way must run: a slot may be free (the
  * claim decides), a license is soft (never refuses) or suspended (a refusal that says so),
- * or the account's pay-per-use may serve the request. It runs in the acquiring transaction,
- * so a seat freed earlier in the same group commit is seen and taken, not refused.
+ * or the account's pay-per-use may serve the request, or the request itself has another way
+ * (`onlyRefusable`). On SQLite it runs in the acquiring transaction, so a seat freed earlier
+ * in the same group commit is seen and taken, not refused. On PostgreSQL the store runs it
+ * alone, before queueing the transaction (`SqlStore.acquire`): it sees what is committed, and
+ * a seat freed by a batch not yet committed has not been reported freed to anyone either.
  */
-async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number): Promise<NoSeat | null> {
+export async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number): Promise<NoSeat | null> {
+  const { product } = req;
+  if (!onlyRefusable({
+    seatModel: product.seatModel, seatKey: seatKey(product.seatModel, req.user?.id ?? null, req.device), join: req.join,
+    maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
+    standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
+  })) return null;
   // When no slot below a license's limit is free, every one of them is held, so the seats
   // in use are the limits plus any held slots beyond them (seats lowered while held): the
   // same figure as counting the held slots (`IN_USE_SQL`), without reading them all.

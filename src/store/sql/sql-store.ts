@@ -41,7 +41,14 @@ export class SqlStore extends SqlSetupStore implements Store {
     // indexes let one win, and the other re-runs and finds the winner's lease.
     for (let attempt = 0; ; attempt++) {
       try {
-        const refusalFirst = this.fullProducts.has(req.product.id);
+        let refusalFirst = this.fullProducts.has(req.product.id);
+        if (refusalFirst && this.dialect === 'postgres') {
+          // One statement on a free connection, not a place in a group commit: a refusal
+          // writes nothing, so it need not wait for a batch's flush (or hold up one).
+          const refused = await leaseOps.quickRefusal(this.db, req, now);
+          if (refused) return refused;
+          refusalFirst = false;
+        }
         const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres', refusalFirst));
         if (outcome.kind === 'no-seat') this.fullProducts.add(req.product.id);
         else if (outcome.kind === 'granted') this.fullProducts.delete(req.product.id);
