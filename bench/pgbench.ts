@@ -20,6 +20,8 @@ export interface PgbenchResult {
   p50Ms: number;
   p99Ms: number;
   transactions: number;
+  /** Leases granted per second (each released in the same iteration): the seats' turnover. */
+  grantsPerS: number;
 }
 
 /** A fresh database with the server's schema, one product and `licenses` × `seats` seats. */
@@ -64,6 +66,14 @@ export async function runPgbench(url: string, script: string, clients: number, s
     ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
     u.pathname.slice(1),
   ];
+  const countLeases = async () => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const r = await c.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM leases WHERE id <> 'lse_hb'");
+    await c.end();
+    return r.rows[0]!.n;
+  };
+  const leasesBefore = await countLeases();
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('pgbench', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
@@ -84,5 +94,6 @@ export async function runPgbench(url: string, script: string, clients: number, s
   rmSync(logDir, { recursive: true, force: true });
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
-  return { tps, p50Ms: pct(0.5), p99Ms: pct(0.99), transactions: latencies.length };
+  const grantsPerS = (await countLeases() - leasesBefore) / seconds;
+  return { tps, p50Ms: pct(0.5), p99Ms: pct(0.99), transactions: latencies.length, grantsPerS };
 }

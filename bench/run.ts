@@ -24,7 +24,7 @@ import type { ContendResult, CreateResult, OpenResult, StormResult, Throughput }
 import {
   NOISY_OTHER_CPU, atLeast, atMost, bottleneck, fmt, pct, phaseTable, summaryTable, worst, writeJson, type PhaseRow, type SummaryRow,
 } from './report.js';
-import { Generator, compileChildScripts, freePort, hasTaskset, installCleanup, pinSelf, removeOnExit, startServer, type ServerProc } from './servers.js';
+import { Generator, compileChildScripts, freePort, hasTaskset, installCleanup, pinSelf, PRIORITY, removeOnExit, startServer, type ServerProc } from './servers.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -179,6 +179,7 @@ async function main(): Promise<void> {
       ? `pinning: server → core ${SERVER_CORE}, generator${selfPinned ? ' and orchestrator' : ''} → core ${GEN_CORE}`
       : 'taskset not found: processes are not pinned (CPU shares are still recorded)',
   );
+  log(PRIORITY !== null ? `priority: servers and generator at nice ${PRIORITY}` : 'priority: not raised (needs root); other processes may preempt the server');
   log(`generator client: ${clientKind === 'raw' ? 'raw keep-alive sockets (node:net)' : 'node:http with a keep-alive Agent'}`);
 
   if (!opts['no-build']) {
