@@ -6,6 +6,11 @@ export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: stri
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 
+/** An ApiError's answer: its catalogue code, its message as the detail, its extra fields. */
+export function sendApiError(reply: FastifyReply, err: ApiError) {
+  return sendProblem(reply, err.code, err.message, err.extra);
+}
+
 /**
  * Every error leaves as application/problem+json with a catalogue code: our own ApiErrors,
  * schema validation, malformed JSON, oversize bodies, unknown routes and anything
@@ -13,7 +18,7 @@ export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: stri
  */
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    if (err instanceof ApiError) return sendProblem(reply, err.code, err.message, err.extra);
+    if (err instanceof ApiError) return sendApiError(reply, err);
     const fe = err as FastifyError;
     if (fe.validation) {
       const first = fe.validation[0];

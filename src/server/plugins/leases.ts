@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../errors.js';
-import { sendProblem } from '../problems.js';
+import { sendApiError } from '../problems.js';
 import { canControl, canView, leasePermissions, selfId, type Principal } from '../auth.js';
 import { authHook, found, pageOf, type RoutePlugin } from './common.js';
 import { AcquireBody, IdParams, LeaseQuery, LeaseSchema, SessionSchema, TicketSchema, UsageSchema, pageOf as pageSchema } from '../schemas.js';
@@ -48,7 +48,7 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
       } catch (e) {
         // A refusal is the usual answer under contention: sent from here, it skips Fastify's
         // error path (the rejected promise, onError, the error handler). Same answer.
-        if (e instanceof ApiError) return sendProblem(reply, e.code, e.message, e.extra);
+        if (e instanceof ApiError) return sendApiError(reply, e);
         throw e;
       }
       if (r.kind === 'standby') return reply.code(201).send({ lease: leaseJson(r.lease) });

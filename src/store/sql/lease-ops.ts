@@ -84,7 +84,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   const key = seatKey(product.seatModel, userId, req.device);
   if (refusalFirst) {
     // Under contention most requests: one read answers the refusal.
-    const refused = await quickRefusal(tx, req, now);
+    const refused = await quickRefusal(tx, req, now, key);
     if (refused) return refused;
   }
   if (key !== null) {
@@ -135,10 +135,12 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
  * alone, before queueing the transaction (`SqlStore.acquire`): it sees what is committed, and
  * a seat freed by a batch not yet committed has not been reported freed to anyone either.
  */
-export async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number): Promise<NoSeat | null> {
+export async function quickRefusal(
+  db: SqlExecutor, req: AcquireRequest, now: number, key = seatKey(req.product.seatModel, req.user?.id ?? null, req.device),
+): Promise<NoSeat | null> {
   const { product } = req;
   if (!onlyRefusable({
-    seatModel: product.seatModel, seatKey: seatKey(product.seatModel, req.user?.id ?? null, req.device), join: req.join,
+    seatModel: product.seatModel, seatKey: key, join: req.join,
     maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
     standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
   })) return null;
