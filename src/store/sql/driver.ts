@@ -6,13 +6,17 @@
 export type Row = Record<string, unknown>;
 
 export interface SqlExecutor {
+  /**
+   * PostgreSQL answers each statement over the network: where a round trip costs more than
+   * the statement, operations may combine statements (data-modifying CTEs) on it.
+   */
+  readonly dialect: 'sqlite' | 'postgres';
   all<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   get<T = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
   run(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
 export interface SqlDriver extends SqlExecutor {
-  readonly dialect: 'sqlite' | 'postgres';
   /**
    * Runs `fn` atomically. SQLite: one writer at a time (BEGIN IMMEDIATE). PostgreSQL: READ
    * COMMITTED with row locks taken by the statements themselves; retried on serialization

@@ -12,13 +12,13 @@ import type {
   AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { IN_USE_SQL, claimSeat, freeSeats, seatCandidates } from './seats.js';
+import { IN_USE_SQL, claimSeat, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
 import { MAX_LIST, inList, slices } from './lists.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
 import { authoriseDevice, quotaUsed } from './metering-ops.js';
 import { flexEligible, flexTimes, dueActions } from '../../engine/policy.js';
 import { onlyRefusable } from '../../engine/acquisition.js';
-import { announceBalance, appendEvent, appendLeaseEvents, debitMinute, leaseClock, offerSeats, retime } from './policy-ops.js';
+import { announceBalance, appendEvent, appendLeaseEvents, debitMinute, leaseClock, offerSeats, retime, waitingSql } from './policy-ops.js';
 import { getTicket } from './read-ops.js';
 export { appendEvent } from './policy-ops.js';
 import { LEASE_COLUMNS, LEASE_FROM, json, num, numOrNull, str, strOrNull, toLease, toSession } from './rows.js';
@@ -245,27 +245,44 @@ async function newLease(tx: SqlExecutor, req: AcquireRequest, key: string | null
     endsAt: shape.endsAt ?? null, endedAt: null, endReason: null,
   };
   const due = [shape.endsAt, shape.noticeAt, shape.ppuPaidUntil].filter((t): t is number => t !== undefined);
-  await tx.run(
-    `INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold,
-       sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [lease.id, req.accountId, product.id, shape.license, shape.kind, lease.status, lease.user, req.device, req.endpointId,
-      req.newLease.joinCode, req.hold, lease.sessions, req.clientType, req.channel, req.platform,
-      req.meta === null ? null : JSON.stringify(req.meta), key, now, shape.endsAt ?? null, shape.noticeAt ?? null,
-      shape.noticeMessage ?? null, shape.endsReason ?? null, shape.ppuPaidUntil ?? null, due.length ? Math.min(...due) : null],
-  );
+  const leaseParams = [lease.id, req.accountId, product.id, shape.license, shape.kind, lease.status, lease.user, req.device, req.endpointId,
+    req.newLease.joinCode, req.hold, lease.sessions, req.clientType, req.channel, req.platform,
+    req.meta === null ? null : JSON.stringify(req.meta), key, now, shape.endsAt ?? null, shape.noticeAt ?? null,
+    shape.noticeMessage ?? null, shape.endsReason ?? null, shape.ppuPaidUntil ?? null, due.length ? Math.min(...due) : null];
+  if (!shape.standby && tx.dialect === 'postgres') {
+    // One round trip for both rows: the session's insert names the lease the CTE inserted.
+    await tx.run(INSERT_LEASE_AND_SESSION_SQL, [...leaseParams, req.session.id, ...sessionValues(lease, req, now)]);
+    return { kind: 'granted', lease, session: sessionOf(lease, req, now), created: true, events };
+  }
+  await tx.run(INSERT_LEASE_SQL, leaseParams);
   if (shape.standby) return { kind: 'granted', lease, session: null as never, created: true, events };
   const session = await insertSession(tx, lease, req, now);
   return { kind: 'granted', lease, session, created: true, events };
 }
 
-async function insertSession(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number): Promise<Session> {
+const INSERT_LEASE_SQL = `INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold,
+       sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const SESSION_COLUMNS = 'id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at';
+
+/** PostgreSQL: the lease and its first session in one statement (the session names the lease the CTE inserts). */
+const INSERT_LEASE_AND_SESSION_SQL = `WITH l AS (${INSERT_LEASE_SQL} RETURNING id)
+  INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, (SELECT id FROM l), ?, ?, ?, ?, ?, ?, ?)`;
+
+/** A new session's columns after `id, lease_id`. */
+function sessionValues(lease: Lease, req: AcquireRequest, now: number): unknown[] {
   const s = req.session;
-  await tx.run(
-    `INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [s.id, lease.id, lease.accountId, s.tokenHash, req.clientType, s.interval, s.timeout, now, now + s.timeout * 1000],
-  );
+  return [lease.accountId, s.tokenHash, req.clientType, s.interval, s.timeout, now, now + s.timeout * 1000];
+}
+
+async function insertSession(tx: SqlExecutor, lease: Lease, req: AcquireRequest, now: number): Promise<Session> {
+  await tx.run(`INSERT INTO sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [req.session.id, lease.id, ...sessionValues(lease, req, now)]);
+  return sessionOf(lease, req, now);
+}
+
+function sessionOf(lease: Lease, req: AcquireRequest, now: number): Session {
+  const s = req.session;
   return {
     id: s.id, leaseId: lease.id, accountId: lease.accountId, tokenHash: s.tokenHash, clientType: req.clientType,
     interval: s.interval, timeout: s.timeout, startedAt: now, endedAt: null, endReason: null,
@@ -323,24 +340,37 @@ export async function heartbeat(db: SqlExecutor, sessionId: string): Promise<Hea
 export async function endSession(
   tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null,
 ): Promise<LeaseEvent[] | null> {
-  const leaseId = await claimSession(tx, sessionId, how, now, aliveAfter, null);
-  return leaseId === null ? null : afterClaim(tx, leaseId, how, now);
+  return (await endOneSession(tx, sessionId, how, now, aliveAfter, null))?.events ?? null;
 }
 
 /**
- * Ends a live session with one conditional update and answers its lease: of two concurrent
- * ends (a client's DELETE racing the expiry loop, or two servers) exactly one gets the row.
- * A client's end also names the token, so that checking it costs no read of its own.
+ * Ends a live session with one conditional update and applies its loss to its lease: of two
+ * concurrent ends (a client's DELETE racing the expiry loop, or two servers) exactly one gets
+ * the row. A client's end also names the token, so that checking it costs no read of its own.
+ * Null if this call did not end the session. On PostgreSQL the session's end and its lease's
+ * count are one statement: a round trip less for every session a client closes.
  */
-export async function claimSession(
+export async function endOneSession(
   tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null, tokenHash: string | null,
-): Promise<string | null> {
+): Promise<{ leaseId: string; events: LeaseEvent[] } | null> {
   const guard = (aliveAfter === null ? '' : ' AND expires_at <= ?') + (tokenHash === null ? '' : ' AND token_hash = ?');
-  const claimed = await tx.get<Row>(
-    `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`,
-    [now, how, sessionId, ...(aliveAfter === null ? [] : [aliveAfter]), ...(tokenHash === null ? [] : [tokenHash])],
-  );
-  return claimed ? str(claimed.lease_id) : null;
+  const params = [now, how, sessionId, ...(aliveAfter === null ? [] : [aliveAfter]), ...(tokenHash === null ? [] : [tokenHash])];
+  const claimSql = `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`;
+  if (tx.dialect === 'postgres') {
+    // The lease's row comes back only if it was still live (as from `afterClaims`' update).
+    const r = await tx.get<Row>(
+      `WITH s AS (${claimSql}),
+            l AS (UPDATE leases SET sessions = sessions - 1 WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL RETURNING ${LOSS_CONTEXT})
+       SELECT s.lease_id AS claimed, l.* FROM s LEFT JOIN l ON true`,
+      params,
+    );
+    if (!r) return null;
+    return { leaseId: str(r.claimed), events: await applyLosses(tx, r.id === null || r.id === undefined ? [] : [r], how, now) };
+  }
+  const claimed = await tx.get<Row>(claimSql, params);
+  if (!claimed) return null;
+  const leaseId = str(claimed.lease_id);
+  return { leaseId, events: await afterClaims(tx, new Map([[leaseId, 1]]), how, now) };
 }
 
 /**
@@ -372,11 +402,6 @@ export async function expireSessions(
   return { expired: claimed.map((r) => str(r.id)), events: await afterClaims(tx, lost, 'expired', now) };
 }
 
-/** What a session's end does to its lease (`afterSessionLoss`), in the claiming transaction. */
-export function afterClaim(tx: SqlExecutor, leaseId: string, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
-  return afterClaims(tx, new Map([[leaseId, 1]]), how, now);
-}
-
 /** What `afterSessionLoss` and `endLeases` need of a lease, brought back by its update. */
 const LOSS_CONTEXT = `id, account_id, license_id, kind, sessions, hold,
        (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
@@ -399,6 +424,11 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
     const r = await tx.get<Row>(`UPDATE leases SET sessions = sessions - ? WHERE id = ? AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}`, [n, id]);
     if (r) rows.push(r);
   }
+  return applyLosses(tx, rows, how, now);
+}
+
+/** The engine's decision (`afterSessionLoss`) for each lease that lost sessions, given its `LOSS_CONTEXT` row, applied. */
+async function applyLosses(tx: SqlExecutor, rows: readonly Row[], how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
   const ends: LeaseEnd[] = [];
   // A batch's leases mostly share a product and an account: their settings are read once.
   const lingerOf = memo((config: string) => json<{ linger: number }>(config).linger);
@@ -459,6 +489,10 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
     for (const part of slices(ends)) events.push(...(await endLeases(tx, part, now, skipLocked)));
     return events;
   }
+  const one = ends.length === 1 ? ends[0]! : null;
+  if (one !== null && tx.dialect === 'postgres' && one.lease.license !== null && one.lease.sessions === 0 && (one.lease.kind === 'regular' || one.lease.kind === 'overage')) {
+    return endSeatedLease(tx, one.lease, one.lease.license, one.reason, now, skipLocked);
+  }
   const ended: LeaseEnd[] = [];
   for (const [reason, group] of byReason(ends)) {
     const w = inList('id', group.map((e) => e.lease.id));
@@ -494,6 +528,29 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
     await tx.run(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE ${w.sql} AND ended_at IS NULL`, [now, reason, ...w.params]);
   }
   return [...events, ...offered];
+}
+
+/**
+ * `endLeases` for one lease that holds a seat and has no live session (a client closing its
+ * last session), on PostgreSQL: the lease's end, its seat's release (`freeSlotsSql`'s fast
+ * path), its `lease.ended` event and the check whether anyone waits for the seat, in one
+ * statement instead of four round trips. The rarer ways (seats lowered below those held, a
+ * flex lease or ticket waiting) then run as `endLeases` runs them.
+ */
+async function endSeatedLease(tx: SqlExecutor, lease: EndingLease, license: string, reason: EndReason, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
+  const data = { reason };
+  const r = await tx.get<Row>(
+    `WITH e AS (UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE id = ? AND ended_at IS NULL RETURNING id),
+          f AS (${freeSlotsSql('lease_id = (SELECT id FROM e)')} RETURNING slot),
+          v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT CAST(? AS TEXT), id, 'lease.ended', CAST(? AS TEXT), CAST(? AS BIGINT) FROM e RETURNING seq)
+     SELECT (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed, ${waitingSql('license')} AS waiting`,
+    [now, reason, lease.id, license, license, license, license, lease.accountId, JSON.stringify(data), now, license, license],
+  );
+  if (!r || r.seq === null || r.seq === undefined) return []; // it had already ended
+  if (num(r.freed) === 0) await freeSeats(tx, [{ license, holder: lease.id }]);
+  const events: LeaseEvent[] = [{ seq: num(r.seq), accountId: lease.accountId, leaseId: lease.id, type: 'lease.ended', data, at: now }];
+  if (num(r.waiting) === 1) events.push(...(await offerSeats(tx, license, now, skipLocked)));
+  return events;
 }
 
 /** `f` remembering its answers by argument, for the length of one call of the caller. */

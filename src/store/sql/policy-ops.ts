@@ -182,6 +182,16 @@ function toTicketRow(r: Row): TicketRow {
 }
 
 /**
+ * Whether a flex lease or a ticket waits for a seat of a product, as a boolean expression:
+ * the product named by a license id (`by: 'license'`) or by its own id, given twice.
+ */
+export function waitingSql(by: 'license' | 'product'): string {
+  const product = by === 'license' ? '(SELECT product_id FROM licenses WHERE id = ?)' : '?';
+  return `EXISTS (SELECT 1 FROM leases WHERE product_id = ${product} AND kind = 'flex' AND ended_at IS NULL
+    UNION ALL SELECT 1 FROM tickets WHERE product_id = ${product} AND status = 'waiting')`;
+}
+
+/**
  * A seat of `licenseId` may have become free: give it to the oldest flex lease that may use
  * it (upgrade), else to the first live ticket that may, and repeat while seats and waiters
  * remain. Runs in the transaction that freed the seat, so no newcomer can take it first.
@@ -189,11 +199,10 @@ function toTicketRow(r: Row): TicketRow {
 export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
   const events: LeaseEvent[] = [];
   // Usually nobody waits: that is asked first, in one statement, before reading the license.
-  const waiting = (productId: string | null) => tx.get<Row>(
-    `SELECT 1 AS x FROM leases WHERE product_id = ${productId === null ? '(SELECT product_id FROM licenses WHERE id = ?)' : '?'} AND kind = 'flex' AND ended_at IS NULL
-     UNION ALL SELECT 1 AS x FROM tickets WHERE product_id = ${productId === null ? '(SELECT product_id FROM licenses WHERE id = ?)' : '?'} AND status = 'waiting'`,
+  const waiting = async (productId: string | null) => num((await tx.get<Row>(
+    `SELECT ${waitingSql(productId === null ? 'license' : 'product')} AS waiting`,
     productId === null ? [licenseId, licenseId] : [productId, productId],
-  );
+  ))?.waiting ?? 0) === 1;
   if (!(await waiting(null))) return events;
   const lic = await tx.get<Row>('SELECT li.*, p.seat_model FROM licenses li JOIN products p ON p.id = li.product_id WHERE li.id = ?', [licenseId]);
   if (!lic) return events;

@@ -69,6 +69,7 @@ export class PostgresDriver implements SqlDriver {
 
   private exec(client: pg.Pool | pg.PoolClient): SqlExecutor {
     return {
+      dialect: 'postgres',
       all: async <T>(s: string, params: readonly unknown[] = []) => (await client.query(this.query(s, params))).rows as T[],
       get: async <T>(s: string, params: readonly unknown[] = []) => (await client.query(this.query(s, params))).rows[0] as T | undefined,
       run: async (s: string, params: readonly unknown[] = []) => (await client.query(this.query(s, params))).rowCount ?? 0,

@@ -65,8 +65,8 @@ export class SqlStore extends SqlSetupStore implements Store {
 
   closeSession(sessionId: string, tokenHash: string, now: number): Promise<CloseOutcome> {
     return this.db.transaction(async (tx): Promise<CloseOutcome> => {
-      const leaseId = await leaseOps.claimSession(tx, sessionId, 'ended', now, null, tokenHash);
-      if (leaseId !== null) return { kind: 'closed', leaseId, events: await leaseOps.afterClaim(tx, leaseId, 'ended', now) };
+      const ended = await leaseOps.endOneSession(tx, sessionId, 'ended', now, null, tokenHash);
+      if (ended !== null) return { kind: 'closed', ...ended };
       // Not ended by this call: say why.
       const r = await tx.get<Row>('SELECT lease_id, token_hash FROM sessions WHERE id = ?', [sessionId]);
       if (!r) return { kind: 'not-found' };

@@ -55,11 +55,13 @@ export class SqliteDriver implements SqlDriver {
     this.db.pragma('journal_size_limit = 67108864');
     this.file = file;
     this.direct = {
+      dialect: 'sqlite',
       all: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).all(...params) as T[],
       get: async <T>(sql: string, params: readonly unknown[] = []) => this.stmt(sql).get(...params) as T | undefined,
       run: async (sql: string, params: readonly unknown[] = []) => this.stmt(sql).run(...params).changes,
     };
     this.inBatch = {
+      dialect: 'sqlite',
       all: async <T>(sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).all(...params) as T[],
       get: async <T>(sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).get(...params) as T | undefined,
       run: async (sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).run(...params).changes,
