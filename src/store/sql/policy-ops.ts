@@ -214,10 +214,14 @@ export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number
     if (round > 0 && !(await waiting(productId))) return events;
     const flexRows = await tx.all<Row>("SELECT id, started_at, platform, user_id FROM leases WHERE product_id = ? AND kind = 'flex' AND ended_at IS NULL ORDER BY started_at, id LIMIT 50", [productId]);
     const ticketRows = await tx.all<Row>("SELECT * FROM tickets WHERE product_id = ? AND status = 'waiting' ORDER BY created_at, id LIMIT 200", [productId]);
-    const flex = await Promise.all(flexRows.map(async (f) => ({ id: str(f.id), startedAt: num(f.started_at), platform: strOrNull(f.platform), who: await requesterOf(tx, strOrNull(f.user_id)) })));
-    const tickets = await Promise.all(ticketRows.map(async (t) => ({
-      id: str(t.id), createdAt: num(t.created_at), expiresAt: num(t.expires_at), platform: strOrNull(t.platform), who: await requesterOf(tx, strOrNull(t.user_id)),
-    })));
+    // One statement at a time: a transaction is one connection, and pg (from version 9)
+    // refuses a query sent while another is running on it.
+    const flex = [];
+    for (const f of flexRows) flex.push({ id: str(f.id), startedAt: num(f.started_at), platform: strOrNull(f.platform), who: await requesterOf(tx, strOrNull(f.user_id)) });
+    const tickets = [];
+    for (const t of ticketRows) {
+      tickets.push({ id: str(t.id), createdAt: num(t.created_at), expiresAt: num(t.expires_at), platform: strOrNull(t.platform), who: await requesterOf(tx, strOrNull(t.user_id)) });
+    }
     const choice = pickWaiter(license, flex, tickets, now);
     if (choice === null) return events;
 
