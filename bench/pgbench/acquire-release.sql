@@ -27,10 +27,11 @@ WITH u AS (
      AND lease_id IS NULL RETURNING slot)
 SELECT count(*) AS got FROM u \gset
 \if :got
-INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold, sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
-  VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_bench', 'lic_bench_' || :lic, 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL);
+-- The lease and its first session in one statement, as the store does on PostgreSQL.
+WITH l AS (INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold, sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
+  VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_bench', 'lic_bench_' || :lic, 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL) RETURNING id)
 INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
-  VALUES ('ses_' || :n || '_' || :client_id, 'lse_' || :n || '_' || :client_id, 'acc_bench', 'h', NULL, 10, 30, 1, 30001);
+  VALUES ('ses_' || :n || '_' || :client_id, (SELECT id FROM l), 'acc_bench', 'h', NULL, 10, 30, 1, 30001);
 \else
 -- Another request took the slot first: the refusal's reads (refusals are recorded in the
 -- server's batch, once per tick).
@@ -43,15 +44,24 @@ SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li
 COMMIT;
 \if :got
 BEGIN;
-UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL RETURNING lease_id;
-UPDATE leases SET sessions = sessions - 1 WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL;
-SELECT l.*, p.key AS product_key, p.config AS product_config, a.timezone AS account_tz, a.settings AS account_settings
-  FROM leases l JOIN products p ON p.id = l.product_id JOIN accounts a ON a.id = l.account_id WHERE l.id = 'lse_' || :n || '_' || :client_id;
-UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'released', due_at = NULL, timer = NULL, sessions = 0 WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL;
-UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = 'lic_bench_' || :lic AND lease_id = 'lse_' || :n || '_' || :client_id
-  AND slot < (SELECT max_seats FROM licenses WHERE id = 'lic_bench_' || :lic)
-  AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = 'lic_bench_' || :lic AND o.lease_id IS NOT NULL AND o.slot >= (SELECT max_seats FROM licenses WHERE id = 'lic_bench_' || :lic));
-SELECT 1 AS x FROM leases WHERE product_id = 'prd_bench' AND kind = 'flex' AND ended_at IS NULL UNION ALL SELECT 1 AS x FROM tickets WHERE product_id = 'prd_bench' AND status = 'waiting';
-INSERT INTO events (account_id, lease_id, type, data, at) VALUES ('acc_bench', 'lse_' || :n || '_' || :client_id, 'lease.ended', '{"reason":"released"}', 2) RETURNING seq;
+-- The session's end with its lease's count (lease-ops endOneSession), then the lease's end with
+-- its seat, its event and the check for waiters (endSeatedLease): two statements.
+WITH s AS (UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL AND token_hash = 'h' RETURNING lease_id),
+     l AS (UPDATE leases SET sessions = sessions - 1 WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
+             RETURNING id, account_id, license_id, kind, sessions, hold,
+               (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
+               (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
+               (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings)
+SELECT s.lease_id AS claimed, l.* FROM s LEFT JOIN l ON true;
+WITH e AS (UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'released', due_at = NULL, timer = NULL, sessions = 0
+             WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL RETURNING id),
+     f AS (UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = 'lic_bench_' || :lic AND lease_id = (SELECT id FROM e)
+             AND slot < (SELECT max_seats FROM licenses WHERE id = 'lic_bench_' || :lic)
+             AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = 'lic_bench_' || :lic AND o.lease_id IS NOT NULL AND o.slot >= (SELECT max_seats FROM licenses WHERE id = 'lic_bench_' || :lic))
+           RETURNING slot),
+     v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT 'acc_bench', id, 'lease.ended', '{"reason":"released"}', 2 FROM e RETURNING seq)
+SELECT (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
+  EXISTS (SELECT 1 FROM leases WHERE product_id = (SELECT product_id FROM licenses WHERE id = 'lic_bench_' || :lic) AND kind = 'flex' AND ended_at IS NULL
+    UNION ALL SELECT 1 FROM tickets WHERE product_id = (SELECT product_id FROM licenses WHERE id = 'lic_bench_' || :lic) AND status = 'waiting') AS waiting;
 COMMIT;
 \endif

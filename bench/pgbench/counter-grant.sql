@@ -16,10 +16,10 @@ SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats FROM licen
 WITH u AS (UPDATE bench_counter SET in_use = in_use + 1 WHERE id = 1 AND in_use < seats RETURNING 1)
 SELECT count(*) AS got FROM u \gset
 \if :got
-INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold, sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
-  VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_bench', 'lic_bench_1', 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL);
+WITH l AS (INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold, sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
+  VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_bench', 'lic_bench_1', 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL) RETURNING id)
 INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
-  VALUES ('ses_' || :n || '_' || :client_id, 'lse_' || :n || '_' || :client_id, 'acc_bench', 'h', NULL, 10, 30, 1, 30001);
+  VALUES ('ses_' || :n || '_' || :client_id, (SELECT id FROM l), 'acc_bench', 'h', NULL, 10, 30, 1, 30001);
 \else
 -- Another request took the seat first: the refusal's reads.
 SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL)), 0) AS in_use, COALESCE(SUM(li.seats), 0) AS capacity
@@ -31,13 +31,20 @@ SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li
 COMMIT;
 \if :got
 BEGIN;
-UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL RETURNING lease_id;
-UPDATE leases SET sessions = sessions - 1 WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL;
-SELECT l.*, p.key AS product_key, p.config AS product_config, a.timezone AS account_tz, a.settings AS account_settings
-  FROM leases l JOIN products p ON p.id = l.product_id JOIN accounts a ON a.id = l.account_id WHERE l.id = 'lse_' || :n || '_' || :client_id;
-UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'released', due_at = NULL, timer = NULL, sessions = 0 WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL;
-UPDATE bench_counter SET in_use = in_use - 1 WHERE id = 1;
-SELECT 1 AS x FROM leases WHERE product_id = 'prd_bench' AND kind = 'flex' AND ended_at IS NULL UNION ALL SELECT 1 AS x FROM tickets WHERE product_id = 'prd_bench' AND status = 'waiting';
-INSERT INTO events (account_id, lease_id, type, data, at) VALUES ('acc_bench', 'lse_' || :n || '_' || :client_id, 'lease.ended', '{"reason":"released"}', 2) RETURNING seq;
+-- The same two statements as the slot version, with the counter decremented instead of a slot freed.
+WITH s AS (UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL AND token_hash = 'h' RETURNING lease_id),
+     l AS (UPDATE leases SET sessions = sessions - 1 WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
+             RETURNING id, account_id, license_id, kind, sessions, hold,
+               (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
+               (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
+               (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings)
+SELECT s.lease_id AS claimed, l.* FROM s LEFT JOIN l ON true;
+WITH e AS (UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'released', due_at = NULL, timer = NULL, sessions = 0
+             WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL RETURNING id),
+     f AS (UPDATE bench_counter SET in_use = in_use - 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM e) RETURNING 1),
+     v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT 'acc_bench', id, 'lease.ended', '{"reason":"released"}', 2 FROM e RETURNING seq)
+SELECT (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
+  EXISTS (SELECT 1 FROM leases WHERE product_id = 'prd_bench' AND kind = 'flex' AND ended_at IS NULL
+    UNION ALL SELECT 1 FROM tickets WHERE product_id = 'prd_bench' AND status = 'waiting') AS waiting;
 COMMIT;
 \endif
