@@ -4,54 +4,23 @@
  * still found and granted through the transaction.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AcquireRequest, Product } from '../../src/store/types.js';
-import { SqlStore } from '../../src/store/sql/sql-store.js';
-import { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
-import { defaultProductConfig, defaultSettings } from '../../src/server/defaults.js';
-import { createPgDatabase, postgresReachable } from '../helpers/stores.js';
+import { postgresReachable } from '../helpers/stores.js';
+import { pgOneSeat, type OneSeat } from '../helpers/pg-one-seat.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
 
 describe.runIf(reachable)('refusals on PostgreSQL', () => {
-  let db: Awaited<ReturnType<typeof createPgDatabase>>;
-  let driver: PostgresDriver;
-  let store: SqlStore;
-  let product: Product;
-  let n = 0;
-
+  let t: OneSeat;
   beforeAll(async () => {
-    db = await createPgDatabase();
-    driver = new PostgresDriver(db.url);
-    store = new SqlStore(driver, 0);
-    await store.migrate();
-    await store.createAccount(
-      { id: 'acc_r', name: 'r', timezone: 'UTC', settings: defaultSettings() },
-      { id: 'usr_r', username: 'owner', passwordHash: 'x', role: 'owner', teams: [], maxLeases: null, permissions: null },
-      NOW,
-    );
-    product = await store.createProduct('acc_r', 'prd_r', { ...defaultProductConfig(), key: 'p', name: 'P', seatModel: 'session' }, NOW);
-    await store.createLicense('acc_r', 'lic_r', {
-      productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
-      enforcement: 'hard', window: 180, exceptionQuota: null,
-    }, NOW);
+    t = await pgOneSeat('r', NOW);
   });
   afterAll(async () => {
-    await store?.close().catch(() => undefined);
-    await db?.drop();
+    await t?.drop();
   });
 
-  const request = (): AcquireRequest => {
-    n++;
-    return {
-      accountId: 'acc_r', product, user: null, endpointId: null, device: null, clientType: null, channel: null, platform: null,
-      join: null, hold: 'heartbeat', meta: null, standby: false, wait: false, flex: undefined, ppu: undefined,
-      newLease: { id: `lse_r${n}`, joinCode: `J${n}` }, ticket: null,
-      session: { id: `ses_r${n}`, tokenHash: 'h', interval: 10, timeout: 30 },
-    };
-  };
-
   it('answers a likely refusal outside group commit, and still grants a freed seat', async () => {
+    const { store, driver, request } = t;
     const held = await store.acquire(request(), NOW);
     if (held.kind !== 'granted') throw new Error('expected a grant');
     // The first refusal takes the full way (the product was not known to be full).

@@ -6,50 +6,20 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AcquireRequest, Product } from '../../src/store/types.js';
-import { SqlStore } from '../../src/store/sql/sql-store.js';
-import { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
-import { defaultProductConfig, defaultSettings } from '../../src/server/defaults.js';
-import { createPgDatabase, postgresReachable } from '../helpers/stores.js';
+import { postgresReachable } from '../helpers/stores.js';
+import { pgOneSeat, type OneSeat } from '../helpers/pg-one-seat.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
 
 describe.runIf(reachable)('round trips on PostgreSQL', () => {
-  let db: Awaited<ReturnType<typeof createPgDatabase>>;
-  let store: SqlStore;
-  let product: Product;
-  let n = 0;
-
+  let t: OneSeat;
   beforeAll(async () => {
-    db = await createPgDatabase();
-    store = new SqlStore(new PostgresDriver(db.url), 0);
-    await store.migrate();
-    await store.createAccount(
-      { id: 'acc_t', name: 't', timezone: 'UTC', settings: defaultSettings() },
-      { id: 'usr_t', username: 'owner', passwordHash: 'x', role: 'owner', teams: [], maxLeases: null, permissions: null },
-      NOW,
-    );
-    product = await store.createProduct('acc_t', 'prd_t', { ...defaultProductConfig(), key: 'p', name: 'P', seatModel: 'session' }, NOW);
-    await store.createLicense('acc_t', 'lic_t', {
-      productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
-      enforcement: 'hard', window: 180, exceptionQuota: null,
-    }, NOW);
+    t = await pgOneSeat('t', NOW);
   });
   afterAll(async () => {
-    await store?.close().catch(() => undefined);
-    await db?.drop();
+    await t?.drop();
   });
-
-  const request = (): AcquireRequest => {
-    n++;
-    return {
-      accountId: 'acc_t', product, user: null, endpointId: null, device: null, clientType: null, channel: null, platform: null,
-      join: null, hold: 'heartbeat', meta: null, standby: false, wait: false, flex: undefined, ppu: undefined,
-      newLease: { id: `lse_t${n}`, joinCode: `J${n}` }, ticket: null,
-      session: { id: `ses_t${n}`, tokenHash: `h${n}`, interval: 10, timeout: 30 },
-    };
-  };
 
   /** The statements `fn` sends, other than BEGIN and COMMIT (a group commit's, shared). */
   async function statements<T>(fn: () => Promise<T>): Promise<{ value: T; count: number }> {
@@ -64,6 +34,7 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
   }
 
   it('grants in three statements and closes in two, with every effect of the close', async () => {
+    const { store, request } = t;
     const grant = await statements(() => store.acquire(request(), NOW));
     if (grant.value.kind !== 'granted') throw new Error('expected a grant');
     const { lease, session } = grant.value;

@@ -1,0 +1,57 @@
+/**
+ * A PostgreSQL store of its own (a fresh database) with one account, a session-model product
+ * and a license of one seat, and plain acquire requests for it (a lease and session id each):
+ * for tests of how the store talks to PostgreSQL.
+ */
+import type { AcquireRequest, Product } from '../../src/store/types.js';
+import { SqlStore } from '../../src/store/sql/sql-store.js';
+import { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
+import { defaultProductConfig, defaultSettings } from '../../src/server/defaults.js';
+import { createPgDatabase } from './stores.js';
+
+export interface OneSeat {
+  driver: PostgresDriver;
+  store: SqlStore;
+  product: Product;
+  account: string;
+  license: string;
+  /** A new request: its lease and session ids (and session token hash) are new each time. */
+  request(): AcquireRequest;
+  drop(): Promise<void>;
+}
+
+export async function pgOneSeat(tag: string, now: number): Promise<OneSeat> {
+  const db = await createPgDatabase();
+  const driver = new PostgresDriver(db.url);
+  const store = new SqlStore(driver, 0);
+  await store.migrate();
+  const account = `acc_${tag}`;
+  const license = `lic_${tag}`;
+  await store.createAccount(
+    { id: account, name: tag, timezone: 'UTC', settings: defaultSettings() },
+    { id: `usr_${tag}`, username: 'owner', passwordHash: 'x', role: 'owner', teams: [], maxLeases: null, permissions: null },
+    now,
+  );
+  const product = await store.createProduct(account, `prd_${tag}`, { ...defaultProductConfig(), key: 'p', name: 'P', seatModel: 'session' }, now);
+  await store.createLicense(account, license, {
+    productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+    enforcement: 'hard', window: 180, exceptionQuota: null,
+  }, now);
+  let n = 0;
+  return {
+    driver, store, product, account, license,
+    request: () => {
+      n++;
+      return {
+        accountId: account, product, user: null, endpointId: null, device: null, clientType: null, channel: null, platform: null,
+        join: null, hold: 'heartbeat', meta: null, standby: false, wait: false, flex: undefined, ppu: undefined,
+        newLease: { id: `lse_${tag}${n}`, joinCode: `J${tag}${n}` }, ticket: null,
+        session: { id: `ses_${tag}${n}`, tokenHash: `h${n}`, interval: 10, timeout: 30 },
+      };
+    },
+    async drop() {
+      await store.close().catch(() => undefined);
+      await db.drop();
+    },
+  };
+}
