@@ -408,7 +408,7 @@ const LOSS_CONTEXT = `id, account_id, license_id, kind, sessions, hold,
        (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
        (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings`;
 
-/** `afterClaim` for several leases, each having lost `lost.get(id)` sessions. */
+/** What a session's end does to its lease (`afterSessionLoss`), in the claiming transaction, for several leases, each having lost `lost.get(id)` sessions. */
 async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
   // These updates also lock the lease rows for the rest of the transaction, so the counts
   // they answer are the ones the decisions apply to. Leases that lost one session (nearly
