@@ -90,8 +90,9 @@ export interface RefusalShape {
  * else), no usage quota (whose exhaustion comes first), no device activation to renew, and
  * no way out of a refusal (flex, the queue, a standby reservation). Pay-per-use is the
  * account's setting, which the store checks. For such a request the store may answer the
- * refusal from one read of the free slots, inside the acquiring transaction, before trying
- * candidates; a grant always goes through the atomic claim.
+ * refusal from one read of the free slots before trying candidates (on SQLite inside the
+ * acquiring transaction, on PostgreSQL alone, before it); a grant always goes through the
+ * atomic claim.
  */
 export function onlyRefusable(r: RefusalShape): boolean {
   return r.seatModel !== 'device' && r.seatKey === null && r.join === null && r.maxLeases === null && !r.hasQuota && !r.standby && !r.wait && !r.flex;

@@ -12,7 +12,7 @@ import type {
   AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
-import { IN_USE_SQL, claimSeat, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
+import { IN_USE_SQL, claimSeat, freeSeatSlowly, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
 import { MAX_LIST, inList, slices } from './lists.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
 import { authoriseDevice, quotaUsed } from './metering-ops.js';
@@ -471,6 +471,9 @@ export function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: 
   return endLeases(tx, [{ lease, reason }], now, skipLocked);
 }
 
+/** Ends leases (parameters: the time, the reason); the caller adds which, and `ended_at IS NULL`. */
+const END_LEASES_SQL = "UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0";
+
 /** What ending a lease needs to know of it (a whole `Lease` will do). */
 export type EndingLease = Pick<Lease, 'id' | 'accountId' | 'license' | 'kind' | 'sessions'>;
 
@@ -496,7 +499,7 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
   const ended: LeaseEnd[] = [];
   for (const [reason, group] of byReason(ends)) {
     const w = inList('id', group.map((e) => e.lease.id));
-    const sql = `UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE ${w.sql} AND ended_at IS NULL`;
+    const sql = `${END_LEASES_SQL} WHERE ${w.sql} AND ended_at IS NULL`;
     if (group.length === 1) {
       // One lease (most ends): the count says whether it ended here.
       if ((await tx.run(sql, [now, reason, ...w.params])) === 1) ended.push(group[0]!);
@@ -534,20 +537,21 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
  * `endLeases` for one lease that holds a seat and has no live session (a client closing its
  * last session), on PostgreSQL: the lease's end, its seat's release (`freeSlotsSql`'s fast
  * path), its `lease.ended` event and the check whether anyone waits for the seat, in one
- * statement instead of four round trips. The rarer ways (seats lowered below those held, a
- * flex lease or ticket waiting) then run as `endLeases` runs them.
+ * statement instead of four round trips. The rarer ways then run as `endLeases` runs them:
+ * the slow path for a seat the fast path could not free (seats lowered below those held),
+ * and the offer of the seat to a waiting flex lease or ticket.
  */
 async function endSeatedLease(tx: SqlExecutor, lease: EndingLease, license: string, reason: EndReason, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
   const data = { reason };
   const r = await tx.get<Row>(
-    `WITH e AS (UPDATE leases SET status = 'ended', ended_at = ?, end_reason = ?, due_at = NULL, timer = NULL, sessions = 0 WHERE id = ? AND ended_at IS NULL RETURNING id),
+    `WITH e AS (${END_LEASES_SQL} WHERE id = ? AND ended_at IS NULL RETURNING id),
           f AS (${freeSlotsSql('lease_id = (SELECT id FROM e)')} RETURNING slot),
           v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT CAST(? AS TEXT), id, 'lease.ended', CAST(? AS TEXT), CAST(? AS BIGINT) FROM e RETURNING seq)
      SELECT (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed, ${waitingSql('license')} AS waiting`,
     [now, reason, lease.id, license, license, license, license, lease.accountId, JSON.stringify(data), now, license, license],
   );
   if (!r || r.seq === null || r.seq === undefined) return []; // it had already ended
-  if (num(r.freed) === 0) await freeSeats(tx, [{ license, holder: lease.id }]);
+  if (num(r.freed) === 0) await freeSeatSlowly(tx, license, lease.id);
   const events: LeaseEvent[] = [{ seq: num(r.seq), accountId: lease.accountId, leaseId: lease.id, type: 'lease.ended', data, at: now }];
   if (num(r.waiting) === 1) events.push(...(await offerSeats(tx, license, now, skipLocked)));
   return events;

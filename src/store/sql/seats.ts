@@ -146,10 +146,14 @@ export async function freeSeats(tx: SqlExecutor, held: readonly { license: strin
   }
   // The licenses where the fast path left some, one holder at a time (each may move a lease,
   // which changes what the next finds; a holder already freed is found holding nothing).
-  for (const license of short) for (const holder of byLicense.get(license)!) await freeSlowly(tx, license, holder);
+  for (const license of short) for (const holder of byLicense.get(license)!) await freeSeatSlowly(tx, license, holder);
 }
 
-async function freeSlowly(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
+/**
+ * Frees one holder's slot when the fast path (`freeSlotsSql`) could not: a slot beyond the
+ * limit is deleted, or the last held one beyond it moves into the slot being freed.
+ */
+export async function freeSeatSlowly(tx: SqlExecutor, licenseId: string, leaseId: string): Promise<void> {
   const mine = await tx.get<Row>('SELECT slot FROM seat_slots WHERE license_id = ? AND lease_id = ?', [licenseId, leaseId]);
   if (!mine) return;
   const lic = await tx.get<Row>('SELECT max_seats FROM licenses WHERE id = ?', [licenseId]);
