@@ -2,7 +2,7 @@
  * The SQLite driver's group commit: transactions started together share one COMMIT, each in
  * its own savepoint, so one that fails leaves no trace and takes no other down with it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -95,4 +95,69 @@ it('opens a transaction\'s savepoint at its first write: a failure after reads a
   expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
   expect((results[3] as PromiseFulfilledResult<number>).value).toBe(1);
   expect(await db.all('SELECT k, v FROM t ORDER BY k')).toEqual([{ k: 'a', v: 1 }]);
+});
+
+it('moves its write generation on every write and rollback, never on a read', async () => {
+  const gen = db.writeGeneration;
+  let g = gen();
+  const moved = () => {
+    const now = gen();
+    const changed = now !== g;
+    g = now;
+    return changed;
+  };
+  await db.get('SELECT COUNT(*) AS n FROM t');
+  await db.all('SELECT * FROM t');
+  expect(moved()).toBe(false);
+  await db.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1]);
+  expect(moved()).toBe(true);
+  await db.transaction(async (tx) => tx.get('SELECT v FROM t WHERE k = ?', ['a']));
+  expect(moved()).toBe(false);
+  // A write inside a transaction moves it when it runs, before the commit.
+  let inside = g;
+  await db.transaction(async (tx) => {
+    await tx.run('UPDATE t SET v = 2 WHERE k = ?', ['a']);
+    inside = gen();
+  });
+  expect(inside).not.toBe(g);
+  expect(moved()).toBe(true);
+  // A write with RETURNING, read through get(), is a write.
+  await db.get('INSERT INTO t (k, v) VALUES (?, ?) RETURNING k', ['b', 3]);
+  expect(moved()).toBe(true);
+  // A transaction that fails is rolled back, which moves it again: whatever was read
+  // after its write is no longer there.
+  let afterWrite = g;
+  await expect(db.transaction(async (tx) => {
+    await tx.run('UPDATE t SET v = 9 WHERE k = ?', ['a']);
+    afterWrite = gen();
+    throw new Error('undo');
+  })).rejects.toThrow('undo');
+  expect(gen()).not.toBe(afterWrite);
+  expect(await db.get('SELECT v FROM t WHERE k = ?', ['a'])).toEqual({ v: 2 });
+});
+
+it('keeps the WAL from growing without bound while writes go on during checkpoints', async () => {
+  await db.run('CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB NOT NULL)');
+  const wal = join(dir, 'db.sqlite-wal');
+  const page = Buffer.alloc(4000, 7);
+  const rounds = 600;
+  let maxWal = 0;
+  await db.maintain(); // the worker is started
+  // Group commits back to back, each of 16 rows of about a page (25 MB in all), while
+  // checkpoints run one after another on the worker. Before a checkpoint restarted the WAL,
+  // the file kept every frame ever written: it grew to the full 25 MB.
+  let writing = true;
+  let checkpoints = 0;
+  const checkpointing = (async () => {
+    for (; writing; checkpoints++) await db.maintain();
+  })();
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all(Array.from({ length: 16 }, () => db.transaction((tx) => tx.run('INSERT INTO blobs (b) VALUES (?)', [page]))));
+    maxWal = Math.max(maxWal, statSync(wal).size);
+  }
+  writing = false;
+  await checkpointing;
+  expect(checkpoints).toBeGreaterThan(3);
+  expect(maxWal).toBeLessThan((rounds * 16 * page.length) / 3);
+  expect(await db.get('SELECT COUNT(*) AS n FROM blobs')).toEqual({ n: rounds * 16 });
 });

@@ -23,7 +23,13 @@ export interface SqlDriver extends SqlExecutor {
    * failures and deadlocks, so `fn` must be safe to run again.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
-  /** Periodic upkeep (SQLite: a WAL checkpoint); optional. */
+  /**
+   * Only where this process is the database's only writer (SQLite): a number that changes
+   * whenever anything readable may have changed (every write statement, every rollback), so
+   * that a read may be reused while it stays the same. Absent where other servers write.
+   */
+  writeGeneration?: () => number;
+  /** Periodic upkeep (SQLite: a WAL checkpoint), settled when done; it never rejects. */
   maintain?(): Promise<void>;
   /** Runs the migrations not yet applied, safely when several servers start at once. */
   migrate(steps: readonly MigrationStep[]): Promise<void>;

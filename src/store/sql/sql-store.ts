@@ -177,7 +177,8 @@ export class SqlStore extends SqlSetupStore implements Store {
 
   async sample(now: number): Promise<void> {
     await this.db.transaction((tx) => readOps.sample(tx, now));
-    await this.db.maintain?.();
+    // Not waited for: the checkpoint runs on its own thread while timed work goes on.
+    void this.db.maintain?.();
   }
 
   getTicket(id: string): Promise<Ticket | undefined> {
