@@ -60,7 +60,9 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     const lic = await license(2);
     const held = await Promise.all([store.acquire(request(), NOW), store.acquire(request(), NOW)]);
     expect(held.map((o) => o.kind)).toEqual(['granted', 'granted']);
-    expect(await store.acquire(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 2, capacity: 2, ownLeases: [] });
+    // Refused three times: after the first, from the product's fullness read once (and, on
+    // the embedded store, reused while nothing is written).
+    for (let i = 0; i < 3; i++) expect(await store.acquire(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 2, capacity: 2, ownLeases: [] });
     const first = held[0]!;
     if (first.kind !== 'granted') throw new Error('expected a grant');
     // A freed seat goes to exactly one of the requests that race for it.
@@ -248,6 +250,21 @@ describe.each(kinds)('store contract ($name)', (kind) => {
     const r = await store.acquire(request(), NOW);
     expect(r).toMatchObject({ kind: 'no-seat', capacity: 0 });
     expect((await store.acquire(request(), NOW + 1000)).kind).toBe('granted');
+  });
+
+  it('a refusal repeated with nothing written in between still reports the capacity valid at its time', async () => {
+    await store.createLicense(account, id('lic'), {
+      productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: NOW + 1000,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    await license(1);
+    for (let i = 0; i < 2; i++) expect((await store.acquire(request(), NOW)).kind).toBe('granted');
+    // The first refusal tries every candidate; the next ones read the product's fullness
+    // once (the embedded store may reuse that read while nothing is written).
+    for (let i = 0; i < 3; i++) expect(await store.acquire(request(), NOW + i)).toMatchObject({ kind: 'no-seat', inUse: 2, capacity: 2 });
+    // The first license has expired: no write marked the change, the time did.
+    expect(await store.acquire(request(), NOW + 1000)).toMatchObject({ kind: 'no-seat', inUse: 2, capacity: 1 });
+    expect(await store.acquire(request(), NOW + 1001)).toMatchObject({ kind: 'no-seat', inUse: 2, capacity: 1 });
   });
 
   it('refuses to delete a team that still has licenses', async () => {

@@ -66,7 +66,7 @@ async function productLoad(tx: SqlExecutor, productId: string, now: number): Pro
  * tried at once (a grant does not pay for the extra read) and a refusal takes the full way.
  * Either way the outcome is the same; only the number of statements differs.
  */
-export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean, refusalFirst: boolean): Promise<AcquireOutcome> {
+export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean, refusalFirst: RefusalFirst | null): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
 
@@ -84,7 +84,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   const key = seatKey(product.seatModel, userId, req.device);
   if (refusalFirst) {
     // Under contention most requests: one read answers the refusal.
-    const refused = await quickRefusal(tx, req, now, key);
+    const refused = await quickRefusal(tx, req, now, key, refusalFirst.seen);
     if (refused) return refused;
   }
   if (key !== null) {
@@ -123,6 +123,54 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   return noSeat(tx, req, key, now);
 }
 
+/** How `acquire` tries the one-read refusal first; `seen` is told what that read found. */
+export interface RefusalFirst {
+  seen?: ((f: Fullness) => void) | undefined;
+}
+
+/**
+ * What the one-read refusal reads of a product: whether a slot below a license's limit is
+ * free, whether a license is soft or suspended, the seats in use when none is free, the
+ * valid capacity, and the account's settings. Valid at `at` and, while nothing is written,
+ * until `until`: the next time a license of the product starts or expires (the capacity is
+ * the only part that depends on the time).
+ */
+export interface Fullness {
+  settings: string;
+  free: boolean;
+  special: boolean;
+  inUseWhenFull: number;
+  capacity: number;
+  at: number;
+  until: number;
+}
+
+/**
+ * One read. When no slot below a license's limit is free, every one of them is held, so the
+ * seats in use are the limits plus any held slots beyond them (seats lowered while held): the
+ * same figure as counting the held slots (`IN_USE_SQL`), without reading them all.
+ */
+export async function readFullness(db: SqlExecutor, accountId: string, productId: string, now: number): Promise<Fullness> {
+  const r = await db.get<Row>(
+    `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
+       EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
+                WHERE li.product_id = ?) AS free,
+       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
+       (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0)
+          FROM licenses li WHERE li.product_id = ?) AS in_use_when_full,
+       (SELECT MIN(CASE WHEN li.starts_at > ? THEN li.starts_at WHEN li.expires_at > ? THEN li.expires_at END)
+          FROM licenses li WHERE li.product_id = ?) AS until,
+       ${CAPACITY_SQL}`,
+    [accountId, productId, productId, productId, now, now, productId, ...capacityParams(productId, now)],
+  );
+  // SQL booleans: 0/1 on SQLite, false/true on PostgreSQL; num() reads both.
+  return {
+    settings: str(r?.settings ?? '{}'), free: num(r?.free ?? 0) === 1, special: num(r?.special ?? 0) === 1,
+    inUseWhenFull: num(r?.in_use_when_full ?? 0), capacity: num(r?.capacity ?? 0),
+    at: now, until: r?.until === null || r?.until === undefined ? Number.POSITIVE_INFINITY : num(r.until),
+  };
+}
+
 /**
  * The refusal of a request with no way but a free seat (`onlyRefusable`), from one read,
  * when no license of the product has a free slot: under contention that is most requests,
@@ -131,12 +179,15 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
  * claim decides), a license is soft (never refuses) or suspended (a refusal that says so),
  * or the account's pay-per-use may serve the request, or the request itself has another way
  * (`onlyRefusable`). On SQLite it runs in the acquiring transaction, so a seat freed earlier
- * in the same group commit is seen and taken, not refused. On PostgreSQL the store runs it
- * alone, before queueing the transaction (`SqlStore.acquire`): it sees what is committed, and
- * a seat freed by a batch not yet committed has not been reported freed to anyone either.
+ * in the same group commit is seen and taken, not refused; the store may also answer from
+ * the last read while nothing has been written since (`known`, see `SqlStore.acquire`). On
+ * PostgreSQL the store runs it alone, before queueing the transaction (`SqlStore.acquire`):
+ * it sees what is committed, and a seat freed by a batch not yet committed has not been
+ * reported freed to anyone either.
  */
 export async function quickRefusal(
   db: SqlExecutor, req: AcquireRequest, now: number, key = seatKey(req.product.seatModel, req.user?.id ?? null, req.device),
+  seen?: (f: Fullness) => void, known?: Fullness,
 ): Promise<NoSeat | null> {
   const { product } = req;
   if (!onlyRefusable({
@@ -144,23 +195,14 @@ export async function quickRefusal(
     maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
     standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
   })) return null;
-  // When no slot below a license's limit is free, every one of them is held, so the seats
-  // in use are the limits plus any held slots beyond them (seats lowered while held): the
-  // same figure as counting the held slots (`IN_USE_SQL`), without reading them all.
-  const r = await db.get<Row>(
-    `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
-       EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
-                WHERE li.product_id = ?) AS free,
-       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
-       (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0)
-          FROM licenses li WHERE li.product_id = ?) AS in_use_when_full,
-       ${CAPACITY_SQL}`,
-    [req.accountId, req.product.id, req.product.id, req.product.id, ...capacityParams(req.product.id, now)],
-  );
-  // SQL booleans: 0/1 on SQLite, false/true on PostgreSQL; num() reads both.
-  if (!r || num(r.free) === 1 || num(r.special) === 1) return null;
-  if (req.ppu !== false && ppuEnabled(str(r.settings))) return null;
-  return { kind: 'no-seat', inUse: num(r.in_use_when_full ?? 0), capacity: num(r.capacity ?? 0), ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
+  let f = known;
+  if (f === undefined) {
+    f = await readFullness(db, req.accountId, product.id, now);
+    seen?.(f);
+  }
+  if (f.free || f.special) return null;
+  if (req.ppu !== false && ppuEnabled(f.settings)) return null;
+  return { kind: 'no-seat', inUse: f.inUseWhenFull, capacity: f.capacity, ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }
 
 /** Whether the account's settings enable pay-per-use, remembered for the last settings read. */

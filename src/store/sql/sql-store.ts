@@ -33,15 +33,24 @@ export class SqlStore extends SqlSetupStore implements Store {
    * never for a decision: a grant clears it.
    */
   private readonly fullProducts = new Set<string>();
+  /**
+   * Embedded store only: what the one-read refusal last read of a product, and the driver's
+   * write generation when it read it. While the generation is the same (nothing at all was
+   * written since, by any request or timed action) and the time is before the next license
+   * start or expiry, the same read would return the same row, so a request that can only be
+   * refused is refused from it without a transaction. Any write invalidates every entry.
+   */
+  private readonly fullness = new Map<string, { gen: number; f: leaseOps.Fullness }>();
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
 
   async acquire(req: AcquireRequest, now: number): Promise<AcquireOutcome> {
+    const productId = req.product.id;
     // Two servers may create the same seat key or join code at once; the partial unique
     // indexes let one win, and the other re-runs and finds the winner's lease.
     for (let attempt = 0; ; attempt++) {
       try {
-        let refusalFirst = this.fullProducts.has(req.product.id);
+        let refusalFirst = this.fullProducts.has(productId);
         if (refusalFirst && this.dialect === 'postgres') {
           // One statement on a free connection, not a place in a group commit: a refusal
           // writes nothing, so it need not wait for a batch's flush (or hold up one).
@@ -49,9 +58,20 @@ export class SqlStore extends SqlSetupStore implements Store {
           if (refused) return refused;
           refusalFirst = false;
         }
-        const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres', refusalFirst));
-        if (outcome.kind === 'no-seat') this.fullProducts.add(req.product.id);
-        else if (outcome.kind === 'granted') this.fullProducts.delete(req.product.id);
+        const generation = this.db.writeGeneration;
+        if (refusalFirst && generation) {
+          const known = this.fullness.get(productId);
+          if (known && known.gen === generation() && now >= known.f.at && now < known.f.until) {
+            const refused = await leaseOps.quickRefusal(this.db, req, now, undefined, undefined, known.f);
+            if (refused) return refused;
+          }
+        }
+        const hint: leaseOps.RefusalFirst | null = !refusalFirst ? null : {
+          seen: generation && ((f) => this.fullness.set(productId, { gen: generation(), f })),
+        };
+        const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres', hint));
+        if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
+        else if (outcome.kind === 'granted') this.fullProducts.delete(productId);
         return outcome;
       } catch (e) {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
