@@ -36,6 +36,12 @@ describe.runIf(reachable)('refusals on PostgreSQL', () => {
     transactions.mockClear();
     expect((await store.acquire(request(), NOW + 1)).kind).toBe('granted');
     expect(transactions).toHaveBeenCalledTimes(1);
+
+    // That grant took the only free slot the read had found: the product stays known to be
+    // full, and the next request is refused from one read again, not the long way.
+    transactions.mockClear();
+    expect(await store.acquire(request(), NOW + 1)).toEqual(first);
+    expect(transactions).not.toHaveBeenCalled();
     transactions.mockRestore();
   });
 });

@@ -129,15 +129,15 @@ export interface RefusalFirst {
 }
 
 /**
- * What the one-read refusal reads of a product: whether a slot below a license's limit is
- * free, whether a license is soft or suspended, the seats in use when none is free, the
- * valid capacity, and the account's settings. Valid at `at` and, while nothing is written,
- * until `until`: the next time a license of the product starts or expires (the capacity is
- * the only part that depends on the time).
+ * What the one-read refusal reads of a product: how many slots below a license's limit are
+ * free (0, 1, or 2 for two or more), whether a license is soft or suspended, the seats in use
+ * when none is free, the valid capacity, and the account's settings. Valid at `at` and, while
+ * nothing is written, until `until`: the next time a license of the product starts or expires
+ * (the capacity is the only part that depends on the time).
  */
 export interface Fullness {
   settings: string;
-  free: boolean;
+  freeSlots: 0 | 1 | 2;
   special: boolean;
   inUseWhenFull: number;
   capacity: number;
@@ -153,8 +153,8 @@ export interface Fullness {
 export async function readFullness(db: SqlExecutor, accountId: string, productId: string, now: number): Promise<Fullness> {
   const r = await db.get<Row>(
     `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
-       EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
-                WHERE li.product_id = ?) AS free,
+       (SELECT COUNT(*) FROM (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
+                WHERE li.product_id = ? LIMIT 2) AS two) AS free,
        EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
        (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0)
           FROM licenses li WHERE li.product_id = ?) AS in_use_when_full,
@@ -165,7 +165,7 @@ export async function readFullness(db: SqlExecutor, accountId: string, productId
   );
   // SQL booleans: 0/1 on SQLite, false/true on PostgreSQL; num() reads both.
   return {
-    settings: str(r?.settings ?? '{}'), free: num(r?.free ?? 0) === 1, special: num(r?.special ?? 0) === 1,
+    settings: str(r?.settings ?? '{}'), freeSlots: Math.min(2, num(r?.free ?? 0)) as 0 | 1 | 2, special: num(r?.special ?? 0) === 1,
     inUseWhenFull: num(r?.in_use_when_full ?? 0), capacity: num(r?.capacity ?? 0),
     at: now, until: r?.until === null || r?.until === undefined ? Number.POSITIVE_INFINITY : num(r.until),
   };
@@ -200,7 +200,7 @@ export async function quickRefusal(
     f = await readFullness(db, req.accountId, product.id, now);
     seen?.(f);
   }
-  if (f.free || f.special) return null;
+  if (f.freeSlots > 0 || f.special) return null;
   if (req.ppu !== false && ppuEnabled(f.settings)) return null;
   return { kind: 'no-seat', inUse: f.inUseWhenFull, capacity: f.capacity, ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }

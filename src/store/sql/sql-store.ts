@@ -30,7 +30,9 @@ export class SqlStore extends SqlSetupStore implements Store {
   /**
    * Products whose last request here was refused for want of a seat: the next request tries
    * the one-read refusal first (see `leaseOps.acquire`). A hint for the order of statements,
-   * never for a decision: a grant clears it.
+   * never for a decision. A grant clears it, unless that read had found one free slot only:
+   * the grant most likely took it, and the next request would most likely be refused the
+   * long way (candidates, a claim that fails, the refusal's reads).
    */
   private readonly fullProducts = new Set<string>();
   /**
@@ -51,10 +53,11 @@ export class SqlStore extends SqlSetupStore implements Store {
     for (let attempt = 0; ; attempt++) {
       try {
         let refusalFirst = this.fullProducts.has(productId);
+        let lastRead: leaseOps.Fullness | undefined;
         if (refusalFirst && this.dialect === 'postgres') {
           // One statement on a free connection, not a place in a group commit: a refusal
           // writes nothing, so it need not wait for a batch's flush (or hold up one).
-          const refused = await leaseOps.quickRefusal(this.db, req, now);
+          const refused = await leaseOps.quickRefusal(this.db, req, now, undefined, (f) => (lastRead = f));
           if (refused) return refused;
           refusalFirst = false;
         }
@@ -67,11 +70,14 @@ export class SqlStore extends SqlSetupStore implements Store {
           }
         }
         const hint: leaseOps.RefusalFirst | null = !refusalFirst ? null : {
-          seen: generation && ((f) => this.fullness.set(productId, { gen: generation(), f })),
+          seen: (f) => {
+            lastRead = f;
+            if (generation) this.fullness.set(productId, { gen: generation(), f });
+          },
         };
         const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres', hint));
         if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
-        else if (outcome.kind === 'granted') this.fullProducts.delete(productId);
+        else if (outcome.kind === 'granted' && lastRead?.freeSlots !== 1) this.fullProducts.delete(productId);
         return outcome;
       } catch (e) {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
