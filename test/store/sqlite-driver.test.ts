@@ -2,7 +2,7 @@
  * The SQLite driver's group commit: transactions started together share one COMMIT, each in
  * its own savepoint, so one that fails leaves no trace and takes no other down with it.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -160,4 +160,15 @@ it('keeps the WAL from growing without bound while writes go on during checkpoin
   expect(checkpoints).toBeGreaterThan(3);
   expect(maxWal).toBeLessThan((rounds * 16 * page.length) / 3);
   expect(await db.get('SELECT COUNT(*) AS n FROM blobs')).toEqual({ n: rounds * 16 });
+});
+
+it.runIf(process.platform === 'linux')('checkpoints on a thread of the lowest CPU priority, which yields to the event loop', async () => {
+  const nice = () => readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+  const before = nice().filter((n) => n === 19).length;
+  await db.maintain();
+  expect(nice().filter((n) => n === 19).length).toBe(before + 1);
+  expect(nice()[0]).toBe(0); // the main thread keeps its priority
 });

@@ -57,7 +57,7 @@ export class SqliteDriver implements SqlDriver {
     // commit crosses the mark: the event loop never waits for the copy or its fsyncs (writes
     // wait, queued, for the short last step: see `maintain`).
     this.db.pragma('wal_autocheckpoint = 0');
-    this.db.pragma('journal_size_limit = 67108864');
+    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     this.file = file;
     this.direct = {
       dialect: 'sqlite',
@@ -242,6 +242,9 @@ export class SqliteDriver implements SqlDriver {
   }
 }
 
+/** The size the WAL is trimmed to when it starts over (bytes). */
+const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
 /** Most transactions, and longest time, one group commit may take. */
 const MAX_BATCH = 64;
 const MAX_BATCH_MS = 4;
@@ -252,6 +255,16 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+// This connection makes the first write after a restart, and so trims the WAL: a limit is
+// a connection's own setting.
+db.pragma('journal_size_limit = ' + workerData.walSizeLimit);
+// The checkpoint yields the CPU to the event loop whenever both want it (a server given one
+// core shares it with this thread): on Linux a thread has its own nice value, and
+// /proc/thread-self names this one. Elsewhere it keeps the process's priority.
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(tid, 19);
+} catch {}
 parentPort.on('message', (mode) => {
   let ok = true;
   try {
@@ -274,7 +287,7 @@ parentPort.on('message', (mode) => {
 function startCheckpointer(file: string, onGone: () => void): Worker {
   const worker = new Worker(CHECKPOINT_WORKER, {
     eval: true,
-    workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3') },
+    workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), walSizeLimit: WAL_SIZE_LIMIT },
   });
   worker.unref();
   worker.on('error', onGone);
