@@ -265,7 +265,7 @@ try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
   require('node:os').setPriority(tid, 19);
 } catch {}
-parentPort.on('message', (mode) => {
+parentPort.on('message', ({ mode, seq }) => {
   let ok = true;
   try {
     if (mode === 'restart') {
@@ -280,7 +280,7 @@ parentPort.on('message', (mode) => {
   } catch {
     ok = false;
   }
-  parentPort.postMessage(ok);
+  parentPort.postMessage({ seq, ok });
 });
 `;
 
@@ -297,21 +297,27 @@ function startCheckpointer(file: string, onGone: () => void): Worker {
 
 /**
  * One checkpoint step on the worker: true when it ran. False if it failed, the worker is
- * gone, or it did not answer within 5 s (the driver's mutex is never held longer).
+ * gone, or it did not answer within 5 s (the driver's mutex is never held longer). Steps are
+ * numbered, so that a late answer to one that timed out is not taken for the next one's.
  */
 function ask(worker: Worker, mode: 'passive' | 'restart'): Promise<boolean> {
+  const seq = ++steps;
   return new Promise<boolean>((resolve) => {
     const done = (ok: boolean) => {
       clearTimeout(timer);
-      worker.off('message', done);
+      worker.off('message', answer);
       worker.off('exit', gone);
       resolve(ok);
+    };
+    const answer = (m: { seq: number; ok: boolean }) => {
+      if (m.seq === seq) done(m.ok);
     };
     const gone = () => done(false);
     const timer = setTimeout(gone, 5000);
     timer.unref();
-    worker.once('message', done);
+    worker.on('message', answer);
     worker.once('exit', gone);
-    worker.postMessage(mode);
+    worker.postMessage({ mode, seq });
   });
 }
+let steps = 0;
