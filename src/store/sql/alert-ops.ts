@@ -7,7 +7,7 @@
  */
 import { DEFAULT_ALERT_RULES, crossings, normaliseThresholds, percentOf, wantsEvent, type AlertKind, type AlertRule } from '../../engine/metering.js';
 import type { Alert, AlertCheck, AlertCondition, Delivery, DeliveryStatus, DueDelivery, LeaseEvent, Page, PageOf, ReportRange, Webhook, WebhookInput } from '../types.js';
-import type { Row, SqlExecutor } from './driver.js';
+import { skipLockedClause, type Row, type SqlExecutor } from './driver.js';
 import { appendEvent } from './policy-ops.js';
 import { json, num, numOrNull, paged, str, strOrNull } from './rows.js';
 import { IN_USE_SQL } from './seats.js';
@@ -254,9 +254,9 @@ function toDelivery(r: Row): Delivery {
  * moved `leaseMs` ahead, so another server (or this one after a crash) retries it only if
  * this attempt never reports back.
  */
-export async function claimDeliveries(tx: SqlExecutor, now: number, limit: number, leaseMs: number, skipLocked: boolean): Promise<DueDelivery[]> {
+export async function claimDeliveries(tx: SqlExecutor, now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
   const ids = (await tx.all<Row>(
-    `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?${skipLocked ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+    `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?${skipLockedClause(tx)}`,
     [now, limit],
   )).map((r) => str(r.id));
   const out: DueDelivery[] = [];

@@ -30,21 +30,21 @@ export async function terminate(tx: SqlExecutor, accountId: string, ids: readonl
 }
 
 /** A paused lease holds no seat: its seat is freed (and offered to waiters). */
-export async function pause(tx: SqlExecutor, lease: Lease, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
+export async function pause(tx: SqlExecutor, lease: Lease, now: number): Promise<LeaseEvent[]> {
   const changed = await tx.run("UPDATE leases SET status = 'paused', license_id = NULL WHERE id = ? AND status = 'active'", [lease.id]);
   if (changed === 0) return [];
   const events = [await appendEvent(tx, lease.accountId, lease.id, 'lease.paused', {}, now)];
   if (lease.license !== null) {
     await freeSeat(tx, lease.license, lease.id);
-    events.push(...(await offerSeats(tx, lease.license, now, skipLocked)));
+    events.push(...(await offerSeats(tx, lease.license, now)));
   }
   return events;
 }
 
 /** Resume takes a seat like any acquisition, in the same license order; false if none is free. */
-export async function resume(tx: SqlExecutor, lease: Lease, who: Requester, now: number, skipLocked: boolean): Promise<LeaseEvent[] | null> {
+export async function resume(tx: SqlExecutor, lease: Lease, who: Requester, now: number): Promise<LeaseEvent[] | null> {
   const { candidates } = await seatCandidates(tx, lease.productId, who, lease.platform, now);
-  const grant = await claimSeat(tx, candidates, lease.id, skipLocked, true);
+  const grant = await claimSeat(tx, candidates, lease.id, true);
   if (!grant) return null;
   await tx.run("UPDATE leases SET status = 'active', license_id = ?, kind = ? WHERE id = ?", [grant.license, grant.kind, lease.id]);
   return [await appendEvent(tx, lease.accountId, lease.id, 'lease.resumed', { license: grant.license, kind: grant.kind }, now)];

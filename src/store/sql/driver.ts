@@ -42,6 +42,16 @@ export interface MigrationStep {
   sql: string;
 }
 
+/**
+ * The locking clause of a claim (a row that several transactions may want at once, of which
+ * one should get it): on PostgreSQL, rows another transaction holds are skipped rather than
+ * waited for; SQLite has one writer at a time and no row locks. `of` names the table to lock
+ * in a join.
+ */
+export function skipLockedClause(tx: SqlExecutor, of?: string): string {
+  return tx.dialect === 'postgres' ? ` FOR UPDATE${of ? ` OF ${of}` : ''} SKIP LOCKED` : '';
+}
+
 /** A unique-constraint violation, which callers may retry after re-reading. */
 export function isUniqueViolation(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;

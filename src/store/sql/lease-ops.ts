@@ -11,7 +11,7 @@ import type { EndReason } from '../../engine/types.js';
 import type {
   AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
-import type { Row, SqlExecutor } from './driver.js';
+import { skipLockedClause, type Row, type SqlExecutor } from './driver.js';
 import { IN_USE_SQL, claimSeat, freeSeatSlowly, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
 import { MAX_LIST, inList, slices } from './lists.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
@@ -66,7 +66,7 @@ async function productLoad(tx: SqlExecutor, productId: string, now: number): Pro
  * tried at once (a grant does not pay for the extra read) and a refusal takes the full way.
  * Either way the outcome is the same; only the number of statements differs.
  */
-export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, skipLocked: boolean, refusalFirst: RefusalFirst | null): Promise<AcquireOutcome> {
+export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number, refusalFirst: RefusalFirst | null): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
 
@@ -104,12 +104,12 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   const who = { teams: req.user?.teams ?? [], mayBorrow: req.user !== null && req.user.role !== 'member' };
   const { candidates, suspended } = await seatCandidates(tx, product.id, who, req.platform, now);
   if (product.seatModel === 'device' && req.device !== null) {
-    return authoriseDevice(tx, req, key, candidates, now, skipLocked, (r, k, shape) => newLease(tx, r, k, shape, now, []));
+    return authoriseDevice(tx, req, key, candidates, now, (r, k, shape) => newLease(tx, r, k, shape, now, []));
   }
 
   // Every seat below 100 % in preference order first, then overage seats. `claimSeat` takes
   // a free slot with a conditional update: the database, not this code, decides there is room.
-  const granted = await claimSeat(tx, candidates, req.newLease.id, skipLocked, !req.standby);
+  const granted = await claimSeat(tx, candidates, req.newLease.id, !req.standby);
   if (!granted && suspended && candidates.length === 0) return { kind: 'license-suspended' };
   if (granted && req.standby) {
     // A seat reserved for a client that has not connected: no session, optionally timed out.
@@ -509,8 +509,8 @@ async function keepOrTime(tx: SqlExecutor, lease: EndingLease, d: Exclude<LossDe
 }
 
 /** Ends a lease: frees its seat, ends its sessions, records the event. Idempotent. */
-export function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number, skipLocked = false): Promise<LeaseEvent[]> {
-  return endLeases(tx, [{ lease, reason }], now, skipLocked);
+export function endLease(tx: SqlExecutor, lease: Lease, reason: EndReason, now: number): Promise<LeaseEvent[]> {
+  return endLeases(tx, [{ lease, reason }], now);
 }
 
 /** Ends leases (parameters: the time, the reason); the caller adds which, and `ended_at IS NULL`. */
@@ -528,15 +528,15 @@ export interface LeaseEnd {
  * `endLease` for many leases, with a statement per step for all of them (per reason where the
  * reason is stored) rather than per lease. Leases that had already ended are left alone.
  */
-export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now: number, skipLocked = false): Promise<LeaseEvent[]> {
+export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now: number): Promise<LeaseEvent[]> {
   if (ends.length > MAX_LIST) {
     const events: LeaseEvent[] = [];
-    for (const part of slices(ends)) events.push(...(await endLeases(tx, part, now, skipLocked)));
+    for (const part of slices(ends)) events.push(...(await endLeases(tx, part, now)));
     return events;
   }
   const one = ends.length === 1 ? ends[0]! : null;
   if (one !== null && tx.dialect === 'postgres' && one.lease.license !== null && one.lease.sessions === 0 && (one.lease.kind === 'regular' || one.lease.kind === 'overage')) {
-    return endSeatedLease(tx, one.lease, one.lease.license, one.reason, now, skipLocked);
+    return endSeatedLease(tx, one.lease, one.lease.license, one.reason, now);
   }
   const ended: LeaseEnd[] = [];
   for (const [reason, group] of byReason(ends)) {
@@ -561,7 +561,7 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
   );
   // The freed seats go to waiting flex leases or tickets before anyone else can take them.
   const offered: LeaseEvent[] = [];
-  for (const license of new Set(seated.map((e) => e.lease.license!))) offered.push(...(await offerSeats(tx, license, now, skipLocked)));
+  for (const license of new Set(seated.map((e) => e.lease.license!))) offered.push(...(await offerSeats(tx, license, now)));
 
   const flexEnded = new Map<string, number>();
   for (const e of ended) if (e.lease.kind === 'flex') flexEnded.set(e.lease.accountId, (flexEnded.get(e.lease.accountId) ?? 0) + 1);
@@ -583,7 +583,7 @@ export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now:
  * the slow path for a seat the fast path could not free (seats lowered below those held),
  * and the offer of the seat to a waiting flex lease or ticket.
  */
-async function endSeatedLease(tx: SqlExecutor, lease: EndingLease, license: string, reason: EndReason, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
+async function endSeatedLease(tx: SqlExecutor, lease: EndingLease, license: string, reason: EndReason, now: number): Promise<LeaseEvent[]> {
   const data = { reason };
   const r = await tx.get<Row>(
     `WITH e AS (${END_LEASES_SQL} WHERE id = ? AND ended_at IS NULL RETURNING id),
@@ -595,7 +595,7 @@ async function endSeatedLease(tx: SqlExecutor, lease: EndingLease, license: stri
   if (!r || r.seq === null || r.seq === undefined) return []; // it had already ended
   if (num(r.freed) === 0) await freeSeatSlowly(tx, license, lease.id);
   const events: LeaseEvent[] = [{ seq: num(r.seq), accountId: lease.accountId, leaseId: lease.id, type: 'lease.ended', data, at: now }];
-  if (num(r.waiting) === 1) events.push(...(await offerSeats(tx, license, now, skipLocked)));
+  if (num(r.waiting) === 1) events.push(...(await offerSeats(tx, license, now)));
   return events;
 }
 
@@ -639,10 +639,10 @@ export async function releaseLease(tx: SqlExecutor, accountId: string, leaseId: 
   return { lease: (await leaseById(tx, leaseId))!, events };
 }
 
-export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: number, skipLocked: boolean): Promise<LeaseEvent[]> {
+export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: number): Promise<LeaseEvent[]> {
   // On PostgreSQL every server runs this loop; SKIP LOCKED lets each claim different leases
   // so a timer fires exactly once.
-  const lock = skipLocked ? ' FOR UPDATE OF l SKIP LOCKED' : '';
+  const lock = skipLockedClause(tx, 'l');
   const rows = await tx.all<Row>(`${LEASE_SELECT} WHERE l.due_at <= ? AND l.ended_at IS NULL ORDER BY l.due_at LIMIT ?${lock}`, [now, limit]);
   const events: LeaseEvent[] = [];
   for (const r of rows) {
@@ -652,7 +652,7 @@ export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: numbe
       if (ended) break;
       switch (action.kind) {
         case 'end':
-          events.push(...(await endLease(tx, lease, (strOrNull(r.ends_reason) ?? 'terminated') as EndReason, now, skipLocked)));
+          events.push(...(await endLease(tx, lease, (strOrNull(r.ends_reason) ?? 'terminated') as EndReason, now)));
           ended = true;
           break;
         case 'ppu-debit': {
@@ -662,7 +662,7 @@ export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: numbe
           while (paidUntil <= now && !ended) {
             const debit = await debitMinute(tx, lease.accountId);
             if (!debit) {
-              events.push(...(await endLease(tx, lease, 'ppu-exhausted', now, skipLocked)));
+              events.push(...(await endLease(tx, lease, 'ppu-exhausted', now)));
               ended = true;
               break;
             }
@@ -681,7 +681,7 @@ export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: numbe
         case 'release-timer': {
           const d = onLeaseTimer({ sessions: lease.sessions, timer: action.timer });
           if (d.kind === 'release') {
-            events.push(...(await endLease(tx, lease, d.reason, now, skipLocked)));
+            events.push(...(await endLease(tx, lease, d.reason, now)));
             ended = true;
           } else {
             await tx.run('UPDATE leases SET timer = NULL, timer_at = NULL WHERE id = ?', [lease.id]);

@@ -5,7 +5,7 @@
  */
 import { activationEnds, decideUnits, quotaLimit } from '../../engine/metering.js';
 import type { AcquireOutcome, AcquireRequest, DeviceActivation, Page, PageOf, UnitsOutcome } from '../types.js';
-import type { Row, SqlExecutor } from './driver.js';
+import { skipLockedClause, type Row, type SqlExecutor } from './driver.js';
 import { num, paged, str } from './rows.js';
 import { claimSeat, freeSeat, type SeatCandidate } from './seats.js';
 
@@ -23,7 +23,7 @@ export async function quotaUsed(tx: SqlExecutor, productId: string): Promise<num
  * `open` starts the lease, which holds no slot itself.
  */
 export async function authoriseDevice(
-  tx: SqlExecutor, req: AcquireRequest, key: string | null, candidates: readonly SeatCandidate[], now: number, skipLocked: boolean,
+  tx: SqlExecutor, req: AcquireRequest, key: string | null, candidates: readonly SeatCandidate[], now: number,
   open: (req: AcquireRequest, key: string | null, grant: Grant) => Promise<AcquireOutcome>,
 ): Promise<AcquireOutcome> {
   const { product } = req;
@@ -35,7 +35,7 @@ export async function authoriseDevice(
   // A lapsed activation the timed work has not released yet gives its seat back first.
   if (act && act.license_id !== null) await lapse(tx, str(act.id), str(act.license_id));
   const holder = act ? str(act.id) : `dev_${req.newLease.id.replace(/^[a-z]+_/, '')}`;
-  const grant = await claimSeat(tx, candidates, holder, skipLocked, false);
+  const grant = await claimSeat(tx, candidates, holder, false);
   if (!grant) return { kind: 'device-limit', ...(await deviceLoad(tx, product.id, now)) };
   const until = activationEnds(now, product.activationWindow);
   if (act) {
@@ -70,8 +70,8 @@ async function lapse(tx: SqlExecutor, activationId: string, licenseId: string): 
 }
 
 /** Frees the seats of activations whose window has passed (up to `limit`, claimed exclusively). */
-export async function lapseActivations(tx: SqlExecutor, now: number, limit: number, skipLocked: boolean): Promise<number> {
-  const lock = skipLocked ? ' FOR UPDATE SKIP LOCKED' : '';
+export async function lapseActivations(tx: SqlExecutor, now: number, limit: number): Promise<number> {
+  const lock = skipLockedClause(tx);
   const rows = await tx.all<Row>(`SELECT id, license_id FROM device_activations WHERE license_id IS NOT NULL AND active_until <= ? ORDER BY active_until LIMIT ?${lock}`, [now, limit]);
   for (const r of rows) await lapse(tx, str(r.id), str(r.license_id));
   return rows.length;

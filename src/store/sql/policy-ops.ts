@@ -196,7 +196,7 @@ export function waitingSql(by: 'license' | 'product'): string {
  * it (upgrade), else to the first live ticket that may, and repeat while seats and waiters
  * remain. Runs in the transaction that freed the seat, so no newcomer can take it first.
  */
-export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number, skipLocked: boolean): Promise<LeaseEvent[]> {
+export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number): Promise<LeaseEvent[]> {
   const events: LeaseEvent[] = [];
   // Usually nobody waits: that is asked first, in one statement, before reading the license.
   const waiting = async (productId: string | null) => num((await tx.get<Row>(
@@ -226,8 +226,8 @@ export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number
     if (choice === null) return events;
 
     if (choice.kind === 'upgrade') {
-      const kind = (await takeSeat(tx, licenseId, num(lic.seats), choice.id, skipLocked)) ? 'regular'
-        : (await takeSeat(tx, licenseId, num(lic.max_seats), choice.id, skipLocked)) ? 'overage' : null;
+      const kind = (await takeSeat(tx, licenseId, num(lic.seats), choice.id)) ? 'regular'
+        : (await takeSeat(tx, licenseId, num(lic.max_seats), choice.id)) ? 'overage' : null;
       if (kind === null) return events;
       await tx.run(
         'UPDATE leases SET kind = ?, license_id = ?, ends_at = NULL, notice_at = NULL, notice_message = NULL, ends_reason = NULL WHERE id = ?',
@@ -251,8 +251,8 @@ export async function offerSeats(tx: SqlExecutor, licenseId: string, now: number
       await tx.run('UPDATE leases SET sessions = sessions + 1, due_at = NULL, timer = NULL, timer_at = NULL WHERE id = ?', [leaseId]);
       await retime(tx, leaseId);
     } else {
-      const kind = (await takeSeat(tx, licenseId, num(lic.seats), t.leaseId, skipLocked)) ? 'regular'
-        : (await takeSeat(tx, licenseId, num(lic.max_seats), t.leaseId, skipLocked)) ? 'overage' : null;
+      const kind = (await takeSeat(tx, licenseId, num(lic.seats), t.leaseId)) ? 'regular'
+        : (await takeSeat(tx, licenseId, num(lic.max_seats), t.leaseId)) ? 'overage' : null;
       if (kind === null) return events;
       leaseId = t.leaseId;
       await tx.run(

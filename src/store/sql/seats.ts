@@ -7,7 +7,7 @@
  * parallel instead of queueing on a single counter row.
  */
 import { orderCandidates, type Requester } from '../../engine/acquisition.js';
-import type { SqlExecutor, Row } from './driver.js';
+import { skipLockedClause, type SqlExecutor, type Row } from './driver.js';
 import { num, numOrNull, str, strOrNull } from './rows.js';
 import { inList } from './lists.js';
 
@@ -47,12 +47,12 @@ export async function seatCandidates(tx: SqlExecutor, productId: string, who: Re
  * `slotless` is allowed and every slot is taken, the first soft candidate grants an overage
  * seat that holds no slot (SPEC §6: soft licenses count exceptions instead).
  */
-export async function claimSeat(tx: SqlExecutor, candidates: readonly SeatCandidate[], holderId: string, skipLocked: boolean, slotless: boolean): Promise<{ license: string; kind: 'regular' | 'overage' } | null> {
+export async function claimSeat(tx: SqlExecutor, candidates: readonly SeatCandidate[], holderId: string, slotless: boolean): Promise<{ license: string; kind: 'regular' | 'overage' } | null> {
   for (const kind of ['regular', 'overage'] as const) {
     const limits = candidates
       .filter((c) => kind === 'regular' || c.maxSeats > c.seats) // no overage slots to try
       .map((c) => ({ id: c.id, limit: kind === 'regular' ? c.seats : c.maxSeats }));
-    const license = await takeFirstSeat(tx, limits, holderId, skipLocked);
+    const license = await takeFirstSeat(tx, limits, holderId);
     if (license !== null) return { license, kind };
   }
   const soft = slotless ? candidates.find((c) => c.soft) : undefined;
@@ -74,9 +74,13 @@ export async function syncSlots(tx: SqlExecutor, licenseId: string, maxSeats: nu
   await tx.run('DELETE FROM seat_slots WHERE license_id = ? AND slot >= ? AND lease_id IS NULL', [licenseId, maxSeats]);
 }
 
-/** Claims a free slot below `limit` for the lease; false if there is none. */
-export async function takeSeat(tx: SqlExecutor, licenseId: string, limit: number, leaseId: string, skipLocked: boolean): Promise<boolean> {
-  const lock = skipLocked ? ' FOR UPDATE SKIP LOCKED' : '';
+/**
+ * Claims a free slot below `limit` for the lease; false if there is none. On PostgreSQL the
+ * slot is chosen with SKIP LOCKED: a slot another transaction is claiming is passed over, not
+ * waited for (and then found taken).
+ */
+export async function takeSeat(tx: SqlExecutor, licenseId: string, limit: number, leaseId: string): Promise<boolean> {
+  const lock = skipLockedClause(tx);
   const r = await tx.get<Row>(
     `UPDATE seat_slots SET lease_id = ? WHERE license_id = ? AND slot = (
        SELECT slot FROM seat_slots WHERE license_id = ? AND lease_id IS NULL AND slot < ? ORDER BY slot LIMIT 1${lock})
@@ -91,11 +95,11 @@ export async function takeSeat(tx: SqlExecutor, licenseId: string, limit: number
  * returns the license, or null. On PostgreSQL in one round trip (with many full licenses ahead
  * of a free one, a statement per license would cost a round trip each).
  */
-export async function takeFirstSeat(tx: SqlExecutor, limits: readonly { id: string; limit: number }[], holderId: string, skipLocked: boolean): Promise<string | null> {
+export async function takeFirstSeat(tx: SqlExecutor, limits: readonly { id: string; limit: number }[], holderId: string): Promise<string | null> {
   if (limits.length === 0) return null;
-  if (limits.length === 1 || !skipLocked) {
+  if (limits.length === 1 || tx.dialect === 'sqlite') {
     // SQLite runs in this process: a statement per license costs no round trip.
-    for (const l of limits) if (await takeSeat(tx, l.id, l.limit, holderId, skipLocked)) return l.id;
+    for (const l of limits) if (await takeSeat(tx, l.id, l.limit, holderId)) return l.id;
     return null;
   }
   // PostgreSQL: the same loop inside the database (sk_take_first_seat, migration

@@ -279,7 +279,7 @@ export abstract class SqlSetupStore {
           l.startsAt, l.expiresAt, l.enforcement, l.window, l.exceptionQuota, now],
       );
       await syncSlots(tx, id, l.seats + overageSeats(l.seats, l.overage));
-      const events = await policyOps.offerSeats(tx, id, now, this.shared);
+      const events = await policyOps.offerSeats(tx, id, now);
       const r = await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]);
       return { ...toLicense(r!), events };
     });
@@ -313,7 +313,7 @@ export abstract class SqlSetupStore {
           next.startsAt, next.expiresAt, next.enforcement, next.window, next.exceptionQuota, id],
       );
       await syncSlots(tx, id, next.seats + overageSeats(next.seats, next.overage));
-      const events = await policyOps.offerSeats(tx, id, now, this.shared);
+      const events = await policyOps.offerSeats(tx, id, now);
       events.push(...(await softOps.resuspend(tx, id, now)));
       return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]))!), events };
     });

@@ -75,7 +75,7 @@ export class SqlStore extends SqlSetupStore implements Store {
             if (generation) this.fullness.set(productId, { gen: generation(), f });
           },
         };
-        const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, this.dialect === 'postgres', hint));
+        const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, hint));
         if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
         else if (outcome.kind === 'granted' && lastRead?.freeSlots !== 1) this.fullProducts.delete(productId);
         return outcome;
@@ -198,7 +198,7 @@ export class SqlStore extends SqlSetupStore implements Store {
   }
 
   fireLeaseTimers(now: number, limit: number): Promise<LeaseEvent[]> {
-    return this.db.transaction((tx) => leaseOps.fireLeaseTimers(tx, now, limit, this.dialect === 'postgres'));
+    return this.db.transaction((tx) => leaseOps.fireLeaseTimers(tx, now, limit));
   }
 
   async sample(now: number): Promise<void> {
@@ -288,10 +288,9 @@ export class SqlStore extends SqlSetupStore implements Store {
   }
 
   async runMeteringWork(now: number, newId: (prefix: string) => string): Promise<{ events: LeaseEvent[]; checks: AlertCheck[] }> {
-    const skip = this.dialect === 'postgres';
     const events: LeaseEvent[] = [];
     const checks: AlertCheck[] = [];
-    while ((await this.db.transaction((tx) => meteringOps.lapseActivations(tx, now, 200, skip))) === 200);
+    while ((await this.db.transaction((tx) => meteringOps.lapseActivations(tx, now, 200))) === 200);
     for (const id of await softOps.dueSoftLicenses(this.db, now)) {
       events.push(...(await this.db.transaction((tx) => softOps.countSoftWindows(tx, id, now))));
     }
@@ -302,7 +301,7 @@ export class SqlStore extends SqlSetupStore implements Store {
         events.push(...c.events);
       }
     }
-    await this.db.transaction((tx) => alertOps.fanOutEvents(tx, now, this.dialect === 'postgres' ? 2000 : 0, 500, newId, skip));
+    await this.db.transaction((tx) => alertOps.fanOutEvents(tx, now, this.dialect === 'postgres' ? 2000 : 0, 500, newId, this.dialect === 'postgres'));
     if (now - this.lastPrune >= 3600_000) {
       this.lastPrune = now;
       await this.db.transaction(async (tx) => {
@@ -352,7 +351,7 @@ export class SqlStore extends SqlSetupStore implements Store {
   }
 
   claimDeliveries(now: number, limit: number, leaseMs: number): Promise<DueDelivery[]> {
-    return this.db.transaction((tx) => alertOps.claimDeliveries(tx, now, limit, leaseMs, this.dialect === 'postgres'));
+    return this.db.transaction((tx) => alertOps.claimDeliveries(tx, now, limit, leaseMs));
   }
 
   finishDelivery(id: string, r: { status: DeliveryStatus; lastStatus: number | null; lastError: string | null; nextAttemptAt: number; deliveredAt: number | null }): Promise<void> {
@@ -376,7 +375,7 @@ export class SqlStore extends SqlSetupStore implements Store {
     return this.db.transaction(async (tx) => {
       const lease = await controlOps.leaseFor(tx, accountId, leaseId);
       if (!lease) return undefined;
-      const events = await controlOps.pause(tx, lease, now, this.shared);
+      const events = await controlOps.pause(tx, lease, now);
       return { lease: (await controlOps.leaseFor(tx, accountId, leaseId))!, events };
     });
   }
@@ -386,7 +385,7 @@ export class SqlStore extends SqlSetupStore implements Store {
       const lease = await controlOps.leaseFor(tx, accountId, leaseId);
       if (!lease) return undefined;
       if (lease.status !== 'paused') return { lease, events: [] };
-      const events = await controlOps.resume(tx, lease, { teams: who.teams, mayBorrow: who.role !== 'member' }, now, this.shared);
+      const events = await controlOps.resume(tx, lease, { teams: who.teams, mayBorrow: who.role !== 'member' }, now);
       if (events === null) {
         const load = (await readOps.usage(tx, accountId, now)).find((u) => u.product === lease.product);
         return { noSeat: true, inUse: load?.inUse ?? 0, capacity: load?.capacity ?? 0 };
