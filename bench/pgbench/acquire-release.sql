@@ -7,11 +7,12 @@
 \set n random(1, 2000000000)
 BEGIN;
 \if :refusal_first
--- The store's first statement for a request that can only be refused (lease-ops quickRefusal):
--- is any slot below a limit free, is any license soft or suspended, the account's settings,
--- and the load a refusal reports.
-SELECT CASE WHEN EXISTS (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats WHERE li.product_id = 'prd_bench') THEN 1 ELSE 0 END AS free,
+-- The store's first statement for a request that can only be refused (lease-ops readFullness):
+-- how many slots below a limit are free (up to two), is any license soft or suspended, the
+-- account's settings, the load a refusal reports, and the next license start or expiry.
+SELECT CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats WHERE li.product_id = 'prd_bench' LIMIT 2) AS two) > 0 THEN 1 ELSE 0 END AS free,
   (SELECT settings FROM accounts WHERE id = 'acc_bench') AS settings,
+  (SELECT COALESCE(MIN(CASE WHEN li.starts_at > 1 THEN li.starts_at WHEN li.expires_at > 1 THEN li.expires_at END), 0) FROM licenses li WHERE li.product_id = 'prd_bench') AS until,
   EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = 'prd_bench' AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
   (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0) FROM licenses li WHERE li.product_id = 'prd_bench') AS in_use_when_full,
   (SELECT COALESCE(SUM(li.seats), 0) FROM licenses li WHERE li.product_id = 'prd_bench') AS capacity \gset
