@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
-import { pgOneSeat, type OneSeat } from '../helpers/pg-one-seat.js';
+import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
@@ -15,7 +15,7 @@ const reachable = await postgresReachable();
 describe.runIf(reachable)('round trips on PostgreSQL', () => {
   let t: OneSeat;
   beforeAll(async () => {
-    t = await pgOneSeat('t', NOW);
+    t = await oneSeat('postgres', 't', NOW);
   });
   afterAll(async () => {
     await t?.drop();

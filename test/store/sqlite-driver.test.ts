@@ -173,3 +173,13 @@ it.runIf(process.platform === 'linux')('checkpoints on a thread of the lowest CP
   expect(after.filter((n) => n === 19).length).toBe(before.filter((n) => n === 19).length + 1);
   expect(after[0]).toBe(before[0]); // the main thread keeps its priority
 });
+
+it('starts the WAL over at each checkpoint, with the first write of the new WAL made by the worker', async () => {
+  for (let i = 0; i < 50; i++) await db.transaction((tx) => tx.run('INSERT INTO t (k, v) VALUES (?, ?)', [`k${i}`, i]));
+  expect((await db.get<{ log: number }>('PRAGMA wal_checkpoint(PASSIVE)'))!.log).toBeGreaterThanOrEqual(50);
+  await db.maintain();
+  // The WAL has started over and holds only the worker's write: the new header, and its
+  // fsync, were the worker's, not this connection's (whose next write would otherwise do it).
+  expect((await db.get<{ log: number }>('PRAGMA wal_checkpoint(PASSIVE)'))!.log).toBeLessThanOrEqual(2);
+  expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 50 });
+});

@@ -84,7 +84,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   const key = seatKey(product.seatModel, userId, req.device);
   if (refusalFirst) {
     // Under contention most requests: one read answers the refusal.
-    const refused = await quickRefusal(tx, req, now, key, refusalFirst.seen);
+    const refused = await quickRefusal(tx, req, now, { key, seen: refusalFirst.seen });
     if (refused) return refused;
   }
   if (key !== null) {
@@ -185,24 +185,30 @@ export async function readFullness(db: SqlExecutor, accountId: string, productId
  * it sees what is committed, and a seat freed by a batch not yet committed has not been
  * reported freed to anyone either.
  */
-export async function quickRefusal(
-  db: SqlExecutor, req: AcquireRequest, now: number, key = seatKey(req.product.seatModel, req.user?.id ?? null, req.device),
-  seen?: (f: Fullness) => void, known?: Fullness,
-): Promise<NoSeat | null> {
+export async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number, o: QuickRefusalOptions = {}): Promise<NoSeat | null> {
   const { product } = req;
   if (!onlyRefusable({
-    seatModel: product.seatModel, seatKey: key, join: req.join,
+    seatModel: product.seatModel, seatKey: o.key !== undefined ? o.key : seatKey(product.seatModel, req.user?.id ?? null, req.device), join: req.join,
     maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
     standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
   })) return null;
-  let f = known;
+  let f = o.known;
   if (f === undefined) {
     f = await readFullness(db, req.accountId, product.id, now);
-    seen?.(f);
+    o.seen?.(f);
   }
   if (f.freeSlots > 0 || f.special) return null;
   if (req.ppu !== false && ppuEnabled(f.settings)) return null;
   return { kind: 'no-seat', inUse: f.inUseWhenFull, capacity: f.capacity, ownLeases: await ownLeases(db, req.accountId, req.user?.id ?? null) };
+}
+
+export interface QuickRefusalOptions {
+  /** The request's seat key, if the caller has it already. */
+  key?: string | null;
+  /** Told what the read found. */
+  seen?: ((f: Fullness) => void) | undefined;
+  /** A read still valid (see `SqlStore.acquire`): no statement is sent for it. */
+  known?: Fullness;
 }
 
 /** Whether the account's settings enable pay-per-use, remembered for the last settings read. */

@@ -57,7 +57,7 @@ export class SqlStore extends SqlSetupStore implements Store {
         if (refusalFirst && this.dialect === 'postgres') {
           // One statement on a free connection, not a place in a group commit: a refusal
           // writes nothing, so it need not wait for a batch's flush (or hold up one).
-          const refused = await leaseOps.quickRefusal(this.db, req, now, undefined, (f) => (lastRead = f));
+          const refused = await leaseOps.quickRefusal(this.db, req, now, { seen: (f) => (lastRead = f) });
           if (refused) return refused;
           refusalFirst = false;
         }
@@ -65,7 +65,7 @@ export class SqlStore extends SqlSetupStore implements Store {
         if (refusalFirst && generation) {
           const known = this.fullness.get(productId);
           if (known && known.gen === generation() && now >= known.f.at && now < known.f.until) {
-            const refused = await leaseOps.quickRefusal(this.db, req, now, undefined, undefined, known.f);
+            const refused = await leaseOps.quickRefusal(this.db, req, now, { known: known.f });
             if (refused) return refused;
           }
         }

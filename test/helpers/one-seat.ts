@@ -1,16 +1,21 @@
 /**
- * A PostgreSQL store of its own (a fresh database) with one account, a session-model product
- * and a license of one seat, and plain acquire requests for it (a lease and session id each):
- * for tests of how the store talks to PostgreSQL.
+ * A store of its own (a fresh SQLite file or PostgreSQL database) with one account, a
+ * session-model product and a license of one seat, and plain acquire requests for it (a lease
+ * and session id each): for tests of how the store talks to its database.
  */
 import type { AcquireRequest, Product } from '../../src/store/types.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
+import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
+import type { SqlDriver } from '../../src/store/sql/driver.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultProductConfig, defaultSettings } from '../../src/server/defaults.js';
 import { createPgDatabase } from './stores.js';
 
 export interface OneSeat {
-  driver: PostgresDriver;
+  driver: SqlDriver;
   store: SqlStore;
   product: Product;
   account: string;
@@ -20,9 +25,9 @@ export interface OneSeat {
   drop(): Promise<void>;
 }
 
-export async function pgOneSeat(tag: string, now: number): Promise<OneSeat> {
-  const db = await createPgDatabase();
-  const driver = new PostgresDriver(db.url);
+export async function oneSeat(kind: 'sqlite' | 'postgres', tag: string, now: number): Promise<OneSeat> {
+  const db = kind === 'postgres' ? await createPgDatabase() : sqliteFile();
+  const driver = kind === 'postgres' ? new PostgresDriver(db.url) : new SqliteDriver(db.url);
   const store = new SqlStore(driver, 0);
   await store.migrate();
   const account = `acc_${tag}`;
@@ -54,4 +59,9 @@ export async function pgOneSeat(tag: string, now: number): Promise<OneSeat> {
       await db.drop();
     },
   };
+}
+
+function sqliteFile(): { url: string; drop(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'seatkeeper-one-seat-'));
+  return { url: join(dir, 'seatkeeper.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
 }
