@@ -3,6 +3,7 @@
  * session-model product and a license of one seat, and plain acquire requests for it (a lease
  * and session id each): for tests of how the store talks to its database.
  */
+import { afterAll, beforeAll } from 'vitest';
 import type { AcquireRequest, Product } from '../../src/store/types.js';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
@@ -64,4 +65,16 @@ export async function oneSeat(kind: 'sqlite' | 'postgres', tag: string, now: num
 function sqliteFile(): { url: string; drop(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'seatkeeper-one-seat-'));
   return { url: join(dir, 'seatkeeper.db'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `oneSeat` opened before the enclosing describe's tests and dropped after them. */
+export function useOneSeat(kind: 'sqlite' | 'postgres', tag: string, now: number): () => OneSeat {
+  let t: OneSeat | undefined;
+  beforeAll(async () => {
+    t = await oneSeat(kind, tag, now);
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+  return () => t!;
 }

@@ -5,21 +5,15 @@
  * the check for waiters. Counted here at the pg client, with the effects they must still have.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
-import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
+import { useOneSeat } from '../helpers/one-seat.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
 
 describe.runIf(reachable)('round trips on PostgreSQL', () => {
-  let t: OneSeat;
-  beforeAll(async () => {
-    t = await oneSeat('postgres', 't', NOW);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
+  const seat = useOneSeat('postgres', 't', NOW);
 
   /** The statements `fn` sends, other than BEGIN and COMMIT (a group commit's, shared). */
   async function statements<T>(fn: () => Promise<T>): Promise<{ value: T; count: number }> {
@@ -34,7 +28,7 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
   }
 
   it('grants in three statements and closes in two, with every effect of the close', async () => {
-    const { store, request } = t;
+    const { store, request } = seat();
     const grant = await statements(() => store.acquire(request(), NOW));
     if (grant.value.kind !== 'granted') throw new Error('expected a grant');
     const { lease, session } = grant.value;

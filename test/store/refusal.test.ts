@@ -4,24 +4,18 @@
  * read while nothing has been written since, without a transaction. Either way a seat freed
  * meanwhile is still found and granted through the transaction.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
-import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
+import { useOneSeat } from '../helpers/one-seat.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
 
 describe.runIf(reachable)('refusals on PostgreSQL', () => {
-  let t: OneSeat;
-  beforeAll(async () => {
-    t = await oneSeat('postgres', 'r', NOW);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
+  const seat = useOneSeat('postgres', 'r', NOW);
 
   it('answers a likely refusal outside group commit, and still grants a freed seat', async () => {
-    const { store, driver, request } = t;
+    const { store, driver, request } = seat();
     const held = await store.acquire(request(), NOW);
     if (held.kind !== 'granted') throw new Error('expected a grant');
     // The first refusal takes the full way (the product was not known to be full).
@@ -48,16 +42,10 @@ describe.runIf(reachable)('refusals on PostgreSQL', () => {
 });
 
 describe('refusals on the embedded store', () => {
-  let t: OneSeat;
-  beforeAll(async () => {
-    t = await oneSeat('sqlite', 's', NOW);
-  });
-  afterAll(async () => {
-    await t?.drop();
-  });
+  const seat = useOneSeat('sqlite', 's', NOW);
 
   it('answers a repeated refusal from the last read while nothing is written, and reads again after any write', async () => {
-    const { store, driver, request } = t;
+    const { store, driver, request } = seat();
     const held = await store.acquire(request(), NOW);
     if (held.kind !== 'granted') throw new Error('expected a grant');
     const first = await store.acquire(request(), NOW); // the full way: the product was not known to be full
@@ -73,7 +61,7 @@ describe('refusals on the embedded store', () => {
     expect(transactions).not.toHaveBeenCalled();
 
     // Any write, even one that frees nothing (a refusal's record), makes the next request read again.
-    await store.recordDenials([{ accountId: t.account, productId: t.product.id, userId: null, device: null, code: 'no-seat', at: NOW }]);
+    await store.recordDenials([{ accountId: seat().account, productId: seat().product.id, userId: null, device: null, code: 'no-seat', at: NOW }]);
     transactions.mockClear();
     expect(await store.acquire(request(), NOW + 3)).toEqual(first);
     expect(transactions).toHaveBeenCalledTimes(1);
