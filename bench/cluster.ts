@@ -1,5 +1,6 @@
 /**
- * Cluster bench (issue 3): `npm run bench:cluster [-- --seconds 5] [-- --pg postgres://…/db]`
+ * Cluster bench (issue 3): `npm run bench:cluster [-- --seconds 5] [-- --pg postgres://…/db]
+ * [-- --only spread,hot,heartbeats] [-- --profile]`
  *
  * On PostgreSQL, in one run:
  *  - the ceiling: pgbench (-M prepared) running the store's own acquire+release SQL spread
@@ -8,15 +9,22 @@
  *  - the same work over HTTP against one, then two Seatkeeper servers on one database:
  *    64 closed-loop clients each doing POST /v1/leases then, when granted, DELETE the session.
  * An "iteration" is one acquire attempt plus the release when granted, in both, so the ratios
- * compare like with like. Over-grants are counted from each run's own bookkeeping.
+ * compare like with like. Over-grants are counted from each run's own bookkeeping. Each phase
+ * also records where the CPU went (servers, PostgreSQL, this process as the generator, and the
+ * whole machine), so that a reader sees which side was the limit.
  */
-import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeClient, type Client } from './http.js';
 import { prepareBenchDb, runPgbench, type PgbenchResult } from './pgbench.js';
+import { cpuSeconds, pidsNamed, systemBusySeconds, wallMs } from './proc.js';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, pg: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, pg: { type: 'string' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } } });
+// --profile: each server writes a CPU profile (V8's --cpu-prof) to bench/results/profiles when
+// the bench stops it. --only spread,hot,heartbeats: run only those HTTP phases (the pgbench
+// ceilings always run: every ratio needs them).
+const PHASES = new Set((opts.only ?? 'spread,hot,heartbeats').split(','));
 const SECONDS = Number(opts.seconds);
 if (opts.pg) process.env.SEATKEEPER_TEST_PG = opts.pg;
 const { createPgDatabase } = await import('../test/helpers/stores.js');
@@ -24,24 +32,22 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PASSWORD = 'cluster bench password';
 const CLIENTS = 64;
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// The load comes from raw keep-alive sockets (bench/http.ts), as in the embedded bench: on two
+// cores shared by PostgreSQL, the servers and this process, node:http's client would take about
+// twice the CPU per request away from the side being measured.
+const clients = new Map<string, Client>();
+function clientFor(base: string): Client {
+  let c = clients.get(base);
+  if (!c) {
+    const u = new URL(base);
+    clients.set(base, (c = makeClient({ host: u.hostname, port: Number(u.port) }, CLIENTS, 'raw')));
+  }
+  return c;
+}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers of many shapes
-function request(base: string, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(base + path, {
-      method, agent,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined }));
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
+async function request(base: string, method: 'GET' | 'POST' | 'DELETE', path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }> {
+  const r = await clientFor(base).request({ method, path, ...(token ? { token } : {}), ...(body === undefined ? {} : { json: body }), wantBody: true });
+  return { status: r.status, body: r.body ? JSON.parse(r.body) : undefined };
 }
 
 const children: ChildProcess[] = [];
@@ -53,7 +59,7 @@ process.on('SIGINT', () => process.exit(130));
 
 async function startServer(url: string): Promise<{ base: string; child: ChildProcess }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'serve', '--port', String(port), '--database', url], {
+  const child = spawn(process.execPath, [...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/profiles`] : []), `${ROOT}dist/cli/main.js`, 'serve', '--port', String(port), '--database', url], {
     env: { ...process.env, SEATKEEPER_ADMIN_PASSWORD: PASSWORD, SEATKEEPER_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
@@ -64,10 +70,46 @@ async function startServer(url: string): Promise<{ base: string; child: ChildPro
   return { base: `http://127.0.0.1:${port}`, child };
 }
 
-interface HttpResult { ips: number; p99: number; p99Granted: number; p99Refused: number; grants: number; maxHeld: number; overGrants: number }
+/** Where the CPU went during a phase, in % of one core (the machine has 200 % on two cores). */
+interface CpuShares { servers: number | null; postgres: number | null; generator: number; machine: number | null }
+
+/**
+ * Measures CPU over a phase: the servers' processes, PostgreSQL's (every process named
+ * `postgres`: the servers' pooled backends live through the phase), this process (the load
+ * generator) and the whole machine. pgbench's backends start and end with it, so for its
+ * phases only the machine's figure is kept.
+ */
+function cpuMeter(serverPids: number[]): () => CpuShares {
+  const sum = (pids: number[]) => pids.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0);
+  const pgBefore = new Map(pidsNamed('postgres').map((p) => [p, cpuSeconds(p) ?? 0]));
+  const servers0 = sum(serverPids);
+  const own0 = process.cpuUsage();
+  const machine0 = systemBusySeconds();
+  const t0 = wallMs();
+  return () => {
+    const dt = (wallMs() - t0) / 1000;
+    const pct = (seconds: number) => (seconds / dt) * 100;
+    let pg = 0;
+    for (const p of pidsNamed('postgres')) pg += (cpuSeconds(p) ?? 0) - (pgBefore.get(p) ?? 0);
+    const own = process.cpuUsage(own0);
+    const machine1 = systemBusySeconds();
+    return {
+      servers: serverPids.length ? pct(sum(serverPids) - servers0) : null,
+      postgres: pgBefore.size ? pct(pg) : null,
+      generator: pct((own.user + own.system) / 1e6),
+      machine: machine0 === null || machine1 === null ? null : pct(machine1 - machine0),
+    };
+  };
+}
+
+const share = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} %`);
+const cpuCell = (c: CpuShares) => `servers ${share(c.servers)}, PostgreSQL ${share(c.postgres)}, generator ${share(c.generator)}; machine ${share(c.machine)}`;
+
+interface HttpResult { ips: number; p99: number; p99Granted: number; p99Refused: number; grants: number; maxHeld: number; overGrants: number; cpu: CpuShares }
 
 /** 64 closed-loop clients, spread round-robin over the servers. */
-async function contend(bases: string[], token: string, product: string, seats: number): Promise<HttpResult> {
+async function contend(bases: string[], pids: number[], token: string, product: string, seats: number): Promise<HttpResult> {
+  const meter = cpuMeter(pids);
   const end = Date.now() + SECONDS * 1000;
   const lat: number[] = [];
   const latGranted: number[] = [];
@@ -91,19 +133,21 @@ async function contend(bases: string[], token: string, product: string, seats: n
       (r.status === 201 ? latGranted : latRefused).push(ms);
     }
   }));
+  const cpu = meter();
   const p99 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? NaN;
   lat.sort((a, b) => a - b);
   const usage = await request(bases[0]!, 'GET', '/v1/usage', token);
   const inUse = usage.body.products.find((p: { product: string }) => p.product === product)?.inUse ?? 0;
   return {
     ips: lat.length / SECONDS, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, p99Granted: p99(latGranted), p99Refused: p99(latRefused),
-    grants, maxHeld, overGrants: Math.max(0, inUse - seats),
+    grants, maxHeld, overGrants: Math.max(0, inUse - seats), cpu,
   };
 }
 
-async function heartbeats(bases: string[], token: string, product: string): Promise<{ rps: number; p99: number }> {
+async function heartbeats(bases: string[], pids: number[], token: string, product: string): Promise<{ rps: number; p99: number; cpu: CpuShares }> {
   const sessions: { id: string; token: string }[] = [];
   for (let i = 0; i < 1000; i++) sessions.push((await request(bases[i % bases.length]!, 'POST', '/v1/leases', token, { product })).body.session);
+  const meter = cpuMeter(pids);
   const end = Date.now() + SECONDS * 1000;
   const lat: number[] = [];
   await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
@@ -116,9 +160,10 @@ async function heartbeats(bases: string[], token: string, product: string): Prom
       lat.push(performance.now() - t);
     }
   }));
+  const cpu = meter();
   for (const s of sessions) await request(bases[0]!, 'DELETE', `/v1/sessions/${s.id}`, s.token);
   lat.sort((a, b) => a - b);
-  return { rps: lat.length / SECONDS, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN };
+  return { rps: lat.length / SECONDS, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, cpu };
 }
 
 async function setup(base: string): Promise<string> {
@@ -139,51 +184,72 @@ out(`Cluster bench on PostgreSQL: ${CLIENTS} clients, ${SECONDS} s per phase`);
 out('pgbench ceilings…');
 const ceilingDb = await createPgDatabase();
 await prepareBenchDb(ceilingDb.url, { licenses: 100, seats: 10, heartbeatSessions: 1000 });
+const ceilingCpu: Record<string, number | null> = {};
+const pgbench = async (name: string, script: string, vars: Record<string, number>): Promise<PgbenchResult> => {
+  const meter = cpuMeter([]);
+  const r = await runPgbench(ceilingDb.url, script, CLIENTS, SECONDS, vars);
+  ceilingCpu[name] = meter().machine;
+  return r;
+};
 const ceiling: Record<string, PgbenchResult> = {
   // refusal_first: the server answers a likely refusal from one read first, and a product is
   // likely full when its last request was refused (SqlStore.fullProducts): so on the hot license
   // (mostly refusals) and not over 100 licenses (mostly grants). The counter row gets the same.
-  spread: await runPgbench(ceilingDb.url, 'acquire-release.sql', CLIENTS, SECONDS, { licenses: 100, seats: 10, refusal_first: 0 }),
-  hot: await runPgbench(ceilingDb.url, 'acquire-release.sql', CLIENTS, SECONDS, { licenses: 1, seats: 10, refusal_first: 1 }),
-  counter: await runPgbench(ceilingDb.url, 'counter-grant.sql', CLIENTS, SECONDS, { refusal_first: 1 }),
+  spread: await pgbench('spread', 'acquire-release.sql', { licenses: 100, seats: 10, refusal_first: 0 }),
+  hot: await pgbench('hot', 'acquire-release.sql', { licenses: 1, seats: 10, refusal_first: 1 }),
+  counter: await pgbench('counter', 'counter-grant.sql', { refusal_first: 1 }),
   // The counter row claimed at once, as this ceiling was defined before the one-read refusal:
   // printed too, so that figures stay comparable with earlier runs.
-  counterPlain: await runPgbench(ceilingDb.url, 'counter-grant.sql', CLIENTS, SECONDS, { refusal_first: 0 }),
-  heartbeat: await runPgbench(ceilingDb.url, 'heartbeat.sql', CLIENTS, SECONDS, { sessions: 1000 }),
+  counterPlain: await pgbench('counterPlain', 'counter-grant.sql', { refusal_first: 0 }),
+  heartbeat: await pgbench('heartbeat', 'heartbeat.sql', { sessions: 1000 }),
 };
 await ceilingDb.drop();
 
 const rows: string[][] = [];
 const db = await createPgDatabase();
 const one = await startServer(db.url);
+const pids = [one.child.pid!];
 const token = await setup(one.base);
-const results: Record<string, Record<string, unknown>> = {};
 for (const [label, bases] of [['1 server', [one.base]], ['2 servers', [one.base]]] as [string, string[]][]) {
-  if (label === '2 servers') bases.push((await startServer(db.url)).base);
-  out(`${label}: acquire+release over 100 licenses…`);
-  const spread = await contend(bases, token, 'spread', 1000);
-  out(`${label}: acquire+release on one hot license…`);
-  const hot = await contend(bases, token, 'hot', 10);
-  out(`${label}: heartbeats…`);
-  const hb = await heartbeats(bases, token, 'hb');
-  results[label] = { spread, hot, hb };
-  rows.push([`${label}: acquire+release, 100 licenses`, spread.ips.toFixed(0), spread.p99.toFixed(1), `${((spread.ips / ceiling.spread!.tps) * 100).toFixed(0)} % of pgbench (${ceiling.spread!.tps.toFixed(0)})`, '≥ 50 %', String(spread.overGrants)]);
-  rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)}); ${((hot.ips / ceiling.counterPlain!.tps) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants)]);
-  // The seats' turnover: grants per second (each released at once). A counter row serialises
-  // every grant and release on one row, so fewer of its iterations are grants and more are
-  // cheap refusals, which flatters its iteration count; grants are the work a license server
-  // exists to do.
-  const hotGrants = hot.grants / SECONDS;
-  rows.push([`${label}: grants on 1 hot license`, hotGrants.toFixed(0), `${hot.p99Granted.toFixed(1)} (refusals ${hot.p99Refused.toFixed(1)})`, `${((hotGrants / ceiling.counter!.grantsPerS) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.grantsPerS.toFixed(0)}); ${((hotGrants / ceiling.counterPlain!.grantsPerS) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.grantsPerS.toFixed(0)}); ${((hotGrants / ceiling.hot!.grantsPerS) * 100).toFixed(0)} % of the slots (${ceiling.hot!.grantsPerS.toFixed(0)})`, '≥ 50 %', '']);
-  rows.push([`${label}: heartbeats`, hb.rps.toFixed(0), hb.p99.toFixed(1), `${((hb.rps / ceiling.heartbeat!.tps) * 100).toFixed(0)} % of pgbench read (${ceiling.heartbeat!.tps.toFixed(0)})`, 'no write each', '']);
+  if (label === '2 servers') {
+    const two = await startServer(db.url);
+    bases.push(two.base);
+    pids.push(two.child.pid!);
+  }
+  if (PHASES.has('spread')) {
+    out(`${label}: acquire+release over 100 licenses…`);
+    const spread = await contend(bases, pids, token, 'spread', 1000);
+    rows.push([`${label}: acquire+release, 100 licenses`, spread.ips.toFixed(0), spread.p99.toFixed(1), `${((spread.ips / ceiling.spread!.tps) * 100).toFixed(0)} % of pgbench (${ceiling.spread!.tps.toFixed(0)})`, '≥ 50 %', String(spread.overGrants), cpuCell(spread.cpu)]);
+  }
+  if (PHASES.has('hot')) {
+    out(`${label}: acquire+release on one hot license…`);
+    const hot = await contend(bases, pids, token, 'hot', 10);
+    rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)}); ${((hot.ips / ceiling.counterPlain!.tps) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants), cpuCell(hot.cpu)]);
+    // The seats' turnover: grants per second (each released at once). A counter row serialises
+    // every grant and release on one row, so fewer of its iterations are grants and more are
+    // cheap refusals, which flatters its iteration count; grants are the work a license server
+    // exists to do.
+    const hotGrants = hot.grants / SECONDS;
+    rows.push([`${label}: grants on 1 hot license`, hotGrants.toFixed(0), `${hot.p99Granted.toFixed(1)} (refusals ${hot.p99Refused.toFixed(1)})`, `${((hotGrants / ceiling.counter!.grantsPerS) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.grantsPerS.toFixed(0)}); ${((hotGrants / ceiling.counterPlain!.grantsPerS) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.grantsPerS.toFixed(0)}); ${((hotGrants / ceiling.hot!.grantsPerS) * 100).toFixed(0)} % of the slots (${ceiling.hot!.grantsPerS.toFixed(0)})`, '≥ 50 %', '', '']);
+  }
+  if (PHASES.has('heartbeats')) {
+    out(`${label}: heartbeats…`);
+    const hb = await heartbeats(bases, pids, token, 'hb');
+    rows.push([`${label}: heartbeats`, hb.rps.toFixed(0), hb.p99.toFixed(1), `${((hb.rps / ceiling.heartbeat!.tps) * 100).toFixed(0)} % of pgbench read (${ceiling.heartbeat!.tps.toFixed(0)})`, 'no write each', '', cpuCell(hb.cpu)]);
+  }
 }
 out('');
-out('pgbench ceilings (iterations/s, p99 ms, grants/s): ' + Object.entries(ceiling).map(([k, v]) => `${k} ${v.tps.toFixed(0)} (${v.p99Ms.toFixed(0)}, ${v.grantsPerS.toFixed(0)})`).join(', '));
+out('pgbench ceilings (iterations/s, p99 ms, grants/s; machine CPU): ' + Object.entries(ceiling).map(([k, v]) => `${k} ${v.tps.toFixed(0)} (${v.p99Ms.toFixed(0)}, ${v.grantsPerS.toFixed(0)}; ${share(ceilingCpu[k] ?? null)})`).join(', '));
 out('');
-const header = ['figure', 'per s', 'p99 ms', 'vs PostgreSQL itself', 'target', 'over-grants'];
+const header = ['figure', 'per s', 'p99 ms', 'vs PostgreSQL itself', 'target', 'over-grants', 'CPU, % of one core (two cores: 200 %)'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 for (const r of [header, ...rows]) out(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-agent.destroy();
+for (const c of clients.values()) c.close();
+if (opts.profile) {
+  // A profile is written when the process exits on its own: stop the servers gracefully.
+  await Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve(null) : (c.once('exit', resolve), c.kill('SIGTERM'))))));
+  out(`CPU profiles: ${ROOT}bench/results/profiles`);
+}
 stopAll();
 await db.drop().catch(() => undefined);
 process.exit(0);

@@ -1,6 +1,6 @@
 /** Reading another process's CPU time and memory from /proc (Linux only; null elsewhere). */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 let clkTck: number | null = null;
@@ -80,4 +80,22 @@ export function cpuWindow(pid: number | null): CpuWindow {
       return ((c1 - c0) / dt) * 100;
     },
   };
+}
+
+/** Pids of the processes whose command name (`/proc/<pid>/comm`) is `comm` (Linux; [] elsewhere). */
+export function pidsNamed(comm: string): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === comm;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
