@@ -3,6 +3,7 @@
  * written to take few round trips: the lease and its session are one insert, and a close is
  * the session's end with its lease's count, then the lease's end with its seat, its event and
  * the check for waiters. Counted here at the pg client, with the effects they must still have.
+ * A group commit's BEGIN goes out with its first statement, not a round trip ahead of it.
  */
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
@@ -45,9 +46,42 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
     expect(await store.getLease('acc_t', lease.id)).toMatchObject({ status: 'ended', endedAt: NOW + 1000, endReason: 'released', sessions: 0 });
     expect(await store.heartbeat(session.id)).toMatchObject({ kind: 'ended', session: { endedAt: NOW + 1000, endReason: 'ended' } });
     // The seat is free again.
-    expect((await store.acquire(request(), NOW + 1000)).kind).toBe('granted');
+    const again = await store.acquire(request(), NOW + 1000);
+    if (again.kind !== 'granted') throw new Error('expected the freed seat');
 
     // A second close of the same session ends nothing, and says why.
     expect(await store.closeSession(session.id, session.tokenHash, NOW + 2000)).toEqual({ kind: 'ended', leaseId: lease.id, events: [] });
+    expect(await store.closeSession(again.session.id, again.session.tokenHash, NOW + 2000)).toMatchObject({ kind: 'closed' });
+  });
+
+  it("writes a batch's first statement before BEGIN is answered, and still commits them as one transaction", async () => {
+    const { store, request } = seat();
+    const submit = pg.Query.prototype.submit;
+    let beginAnswered: boolean | null = null;
+    const sentBeforeBeginAnswered: string[] = [];
+    // Query.submit writes a query to the connection: in pipeline mode at once, otherwise only
+    // once the query ahead of it has been answered (its ReadyForQuery read). The listener is put
+    // first, so that it has run before the client's own handler writes the next query.
+    const spySubmit = vi.spyOn(pg.Query.prototype, 'submit').mockImplementation(function (this: pg.Query & { text?: string }, ...args: unknown[]) {
+      const connection = args[0] as { prependOnceListener(e: string, f: () => void): void };
+      if (this.text === 'BEGIN') {
+        beginAnswered = false;
+        connection.prependOnceListener('readyForQuery', () => (beginAnswered = true));
+      } else if (beginAnswered === false) {
+        sentBeforeBeginAnswered.push(String(this.text));
+      }
+      return (submit as (...a: unknown[]) => unknown).apply(this, args) as never;
+    });
+    let grant;
+    try {
+      grant = await store.acquire(request(), NOW + 5000);
+    } finally {
+      spySubmit.mockRestore();
+    }
+    if (grant.kind !== 'granted') throw new Error('expected a grant');
+    // Exactly the first statement went out behind BEGIN; the next waited for its answer.
+    expect(sentBeforeBeginAnswered).toHaveLength(1);
+    // And the grant was committed: a read outside the transaction sees the lease.
+    expect(await store.getLease('acc_t', grant.lease.id)).toMatchObject({ id: grant.lease.id, status: 'active' });
   });
 });
