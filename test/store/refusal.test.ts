@@ -2,8 +2,10 @@
  * How a request for a product known to be full is refused (SqlStore.acquire). PostgreSQL: from
  * one read on a free connection, without a place in a group commit. SQLite: from the last such
  * read while nothing has been written since, without a transaction. Either way a seat freed
- * meanwhile is still found and granted through the transaction.
+ * meanwhile is still found and granted through the transaction. On PostgreSQL, when another
+ * server takes that seat between the read and the claim, the refusal reports the read's load.
  */
+import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
 import { useOneSeat } from '../helpers/one-seat.js';
@@ -40,6 +42,74 @@ describe.runIf(reachable)('refusals on PostgreSQL', () => {
     transactions.mockRestore();
   });
 });
+
+describe.runIf(reachable)('a seat taken between the read and the claim, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'q', NOW);
+
+  it('refuses with the load the read found, without reading it again in the transaction', async () => {
+    const { store, driver, request } = seat();
+    const held = await store.acquire(request(), NOW);
+    if (held.kind !== 'granted') throw new Error('expected a grant');
+    const full = await store.acquire(request(), NOW); // now known to be full
+    expect(full).toEqual({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] });
+    await store.endSession(held.session.id, 'ended', NOW + 1);
+
+    // The next request's read finds the freed slot; before its transaction runs, another
+    // request (another server, say) takes it.
+    const get = driver.get.bind(driver);
+    let racing = false;
+    let raced: Awaited<ReturnType<typeof store.acquire>> | null = null;
+    const spyGet = vi.spyOn(driver, 'get').mockImplementation(async (sql, params) => {
+      const r = await get(sql, params);
+      if (!racing && sql.includes(' AS free,')) {
+        racing = true;
+        raced = await store.acquire(request(), NOW + 1);
+      }
+      return r as never;
+    });
+    const sent: string[] = [];
+    const query = pg.Client.prototype.query;
+    const spyQuery = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      sent.push(typeof q === 'string' ? q : String(q.text));
+      return (query as (...a: unknown[]) => unknown).apply(this, args) as never;
+    });
+    let refused;
+    try {
+      refused = await store.acquire(request(), NOW + 1);
+    } finally {
+      spyGet.mockRestore();
+      spyQuery.mockRestore();
+    }
+    expect(raced).toMatchObject({ kind: 'granted' });
+    // The same refusal the full read gives, and no such read was sent.
+    expect(refused).toEqual(full);
+    expect(sent.some((t) => t.includes('AS settings') && t.includes('AS in_use,'))).toBe(false);
+    expect(await store.usage(seat().account, NOW + 1)).toMatchObject([{ inUse: 1, capacity: 1 }]);
+  });
+});
+
+for (const kind of ['postgres', 'sqlite'] as const) {
+  describe.runIf(kind === 'sqlite' || reachable)(`a refusal's load with a license the requester may not use (${kind})`, () => {
+    const seat = useOneSeat(kind, kind === 'sqlite' ? 't' : 'u', NOW);
+
+    it("reads the load again: the fullness read's free slot was another team's", async () => {
+      const { store, request, account, product } = seat();
+      const held = await store.acquire(request(), NOW);
+      if (held.kind !== 'granted') throw new Error('expected a grant');
+      expect(await store.acquire(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] });
+      // A second license, of a team the requester is not in, with its one seat free: the
+      // fullness read counts it free, the claim may not take it.
+      await store.createTeam(account, `tm_${kind}`, 'T', NOW);
+      await store.createLicense(account, `lic_team_${kind}`, {
+        productId: product.id, seats: 1, name: null, team: `tm_${kind}`, platform: null, overage: 0, startsAt: null, expiresAt: null,
+        enforcement: 'hard', window: 180, exceptionQuota: null,
+      }, NOW);
+      // One seat of two in use, not two: the read's load when full would say two.
+      expect(await store.acquire(request(), NOW + 1)).toEqual({ kind: 'no-seat', inUse: 1, capacity: 2, ownLeases: [] });
+    });
+  });
+}
 
 describe('refusals on the embedded store', () => {
   const seat = useOneSeat('sqlite', 's', NOW);

@@ -82,9 +82,10 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   }
 
   const key = seatKey(product.seatModel, userId, req.device);
-  if (refusalFirst) {
+  let read = refusalFirst?.read;
+  if (refusalFirst && read === undefined) {
     // Under contention most requests: one read answers the refusal.
-    const refused = await quickRefusal(tx, req, now, { key, seen: refusalFirst.seen });
+    const refused = await quickRefusal(tx, req, now, { key, seen: (f) => (refusalFirst.seen?.(f), (read = f)) });
     if (refused) return refused;
   }
   if (key !== null) {
@@ -102,7 +103,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   }
 
   const who = { teams: req.user?.teams ?? [], mayBorrow: req.user !== null && req.user.role !== 'member' };
-  const { candidates, suspended } = await seatCandidates(tx, product.id, who, req.platform, now);
+  const { candidates, suspended, everyLicense } = await seatCandidates(tx, product.id, who, req.platform, now);
   if (product.seatModel === 'device' && req.device !== null) {
     return authoriseDevice(tx, req, key, candidates, now, (r, k, shape) => newLease(tx, r, k, shape, now, []));
   }
@@ -120,12 +121,23 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
     return { kind: 'standby', lease: outcome.lease, events: [] };
   }
   if (granted) return newLease(tx, req, key, { license: granted.license, kind: granted.kind }, now, []);
-  return noSeat(tx, req, key, now);
+  // The fullness read of this request found a slot free, and the claim then found none (on
+  // PostgreSQL, another transaction took it in between). With every license a candidate and
+  // none soft or suspended, every slot is now held, so the read's load when full is the
+  // product's load, and its settings are the account's: no need to read them again.
+  const reuse = read !== undefined && read.at === now && !read.special && everyLicense ? read : undefined;
+  return noSeat(tx, req, key, now, reuse);
 }
 
-/** How `acquire` tries the one-read refusal first; `seen` is told what that read found. */
+/**
+ * How `acquire` tries the one-read refusal first; `seen` is told what that read found.
+ * `read`: the read was made already, for this request, outside the transaction (PostgreSQL)
+ * and found a slot free; the transaction goes straight to the claim, and a refusal after a
+ * failed claim reports the read's load.
+ */
 export interface RefusalFirst {
   seen?: ((f: Fullness) => void) | undefined;
+  read?: Fullness | undefined;
 }
 
 /**
@@ -223,17 +235,22 @@ let lastSettings = { text: '', ppu: false };
  * pay-per-use (while the balance lasts), then the queue (if the request asked to wait),
  * else a recorded refusal (SPEC §4). Each limit is a conditional update of the account row.
  */
-async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, now: number): Promise<AcquireOutcome> {
+async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, now: number, known?: Fullness): Promise<AcquireOutcome> {
   const { product } = req;
   const userId = req.user?.id ?? null;
   // The account's settings and the product's load in one round trip: the load is what a
-  // refusal reports, and a refusal is the usual way out of here.
-  const acc = await tx.get<Row>(
-    `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings, ${LOAD_SQL}`,
-    [req.accountId, ...loadParams(product.id, now)],
-  );
-  const settings = json<AccountSettings>(acc!.settings);
-  const load = { inUse: num(acc!.in_use ?? 0), capacity: num(acc!.capacity ?? 0) };
+  // refusal reports, and a refusal is the usual way out of here. `known`: both were just read.
+  let load = known ? { inUse: known.inUseWhenFull, capacity: known.capacity } : null;
+  let settingsText = known?.settings ?? '';
+  if (!load) {
+    const acc = await tx.get<Row>(
+      `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings, ${LOAD_SQL}`,
+      [req.accountId, ...loadParams(product.id, now)],
+    );
+    load = { inUse: num(acc!.in_use ?? 0), capacity: num(acc!.capacity ?? 0) };
+    settingsText = str(acc!.settings);
+  }
+  const settings = json<AccountSettings>(settingsText);
 
   if (flexEligible(req.channel, product.flex.channels, req.flex)) {
     const took = await tx.run('UPDATE accounts SET flex_in_use = flex_in_use + 1 WHERE id = ? AND flex_in_use < ?', [req.accountId, settings.flexMax]);

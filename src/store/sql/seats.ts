@@ -29,16 +29,19 @@ export interface SeatCandidate {
 /**
  * The licenses of a product a requester may take a seat of, in preference order
  * (`orderCandidates`), without suspended soft licenses; `suspended` tells whether one was
- * left out for that reason (so a refusal can say so).
+ * left out for that reason (so a refusal can say so), and `everyLicense` whether every license
+ * of the product is a candidate (none out of its validity, another team's or platform's, or
+ * suspended).
  */
-export async function seatCandidates(tx: SqlExecutor, productId: string, who: Requester, platform: string | null, now: number): Promise<{ candidates: SeatCandidate[]; suspended: boolean }> {
+export async function seatCandidates(tx: SqlExecutor, productId: string, who: Requester, platform: string | null, now: number): Promise<{ candidates: SeatCandidate[]; suspended: boolean; everyLicense: boolean }> {
   const rows = await tx.all<Row>('SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats, enforcement, suspended_at FROM licenses WHERE product_id = ? ORDER BY id', [productId]);
   const licenses = rows.map((r) => ({
     id: str(r.id), team: strOrNull(r.team_id), platform: strOrNull(r.platform), startsAt: numOrNull(r.starts_at), expiresAt: numOrNull(r.expires_at),
     seats: num(r.seats), maxSeats: num(r.max_seats), soft: r.enforcement === 'soft', suspended: r.suspended_at !== null && r.suspended_at !== undefined,
   }));
   const ordered = orderCandidates(licenses, who, platform, now);
-  return { candidates: ordered.filter((c) => !c.suspended), suspended: ordered.some((c) => c.suspended) };
+  const candidates = ordered.filter((c) => !c.suspended);
+  return { candidates, suspended: ordered.some((c) => c.suspended), everyLicense: candidates.length === licenses.length };
 }
 
 /**

@@ -69,7 +69,9 @@ export class SqlStore extends SqlSetupStore implements Store {
             if (refused) return refused;
           }
         }
-        const hint: leaseOps.RefusalFirst | null = !refusalFirst ? null : {
+        // PostgreSQL's read above found a slot free: the transaction claims at once, and reports
+        // that read's load if the claim loses the slot to another transaction.
+        const hint: leaseOps.RefusalFirst | null = !refusalFirst ? (lastRead ? { read: lastRead } : null) : {
           seen: (f) => {
             lastRead = f;
             if (generation) this.fullness.set(productId, { gen: generation(), f });
