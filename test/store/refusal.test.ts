@@ -8,21 +8,27 @@
 import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
-import { useOneSeat } from '../helpers/one-seat.js';
+import { useOneSeat, type OneSeat } from '../helpers/one-seat.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
+const REFUSED = { kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] };
+
+/** Takes the one seat, then is refused once by the full way: the product is then known to be full. */
+async function fill({ store, request }: OneSeat) {
+  const held = await store.acquire(request(), NOW);
+  if (held.kind !== 'granted') throw new Error('expected a grant');
+  const refused = await store.acquire(request(), NOW);
+  expect(refused).toEqual(REFUSED);
+  return { held, refused };
+}
 
 describe.runIf(reachable)('refusals on PostgreSQL', () => {
   const seat = useOneSeat('postgres', 'r', NOW);
 
   it('answers a likely refusal outside group commit, and still grants a freed seat', async () => {
     const { store, driver, request } = seat();
-    const held = await store.acquire(request(), NOW);
-    if (held.kind !== 'granted') throw new Error('expected a grant');
-    // The first refusal takes the full way (the product was not known to be full).
-    const first = await store.acquire(request(), NOW);
-    expect(first).toEqual({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] });
+    const { held, refused: first } = await fill(seat());
 
     const transactions = vi.spyOn(driver, 'transaction');
     expect(await store.acquire(request(), NOW)).toEqual(first);
@@ -48,10 +54,7 @@ describe.runIf(reachable)('a seat taken between the read and the claim, on Postg
 
   it('refuses with the load the read found, without reading it again in the transaction', async () => {
     const { store, driver, request } = seat();
-    const held = await store.acquire(request(), NOW);
-    if (held.kind !== 'granted') throw new Error('expected a grant');
-    const full = await store.acquire(request(), NOW); // now known to be full
-    expect(full).toEqual({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] });
+    const { held, refused: full } = await fill(seat());
     await store.endSession(held.session.id, 'ended', NOW + 1);
 
     // The next request's read finds the freed slot; before its transaction runs, another
@@ -95,9 +98,7 @@ for (const kind of ['postgres', 'sqlite'] as const) {
 
     it("reads the load again: the fullness read's free slot was another team's", async () => {
       const { store, request, account, product } = seat();
-      const held = await store.acquire(request(), NOW);
-      if (held.kind !== 'granted') throw new Error('expected a grant');
-      expect(await store.acquire(request(), NOW)).toEqual({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] });
+      await fill(seat());
       // A second license, of a team the requester is not in, with its one seat free: the
       // fullness read counts it free, the claim may not take it.
       await store.createTeam(account, `tm_${kind}`, 'T', NOW);
@@ -116,10 +117,7 @@ describe('refusals on the embedded store', () => {
 
   it('answers a repeated refusal from the last read while nothing is written, and reads again after any write', async () => {
     const { store, driver, request } = seat();
-    const held = await store.acquire(request(), NOW);
-    if (held.kind !== 'granted') throw new Error('expected a grant');
-    const first = await store.acquire(request(), NOW); // the full way: the product was not known to be full
-    expect(first).toEqual({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] });
+    const { held, refused: first } = await fill(seat());
 
     const transactions = vi.spyOn(driver, 'transaction');
     // Known to be full: the one read runs in a transaction once, and is then reused.
