@@ -92,6 +92,37 @@ describe.runIf(reachable)('a seat taken between the read and the claim, on Postg
   });
 });
 
+describe.runIf(reachable)("a user's refusal on PostgreSQL", () => {
+  const seat = useOneSeat('postgres', 'w', NOW);
+
+  it("reads the user's own leases with the fullness read, as the same leases", async () => {
+    const { store, request } = seat();
+    const asUser = () => ({ ...request(), user: { id: 'usr_w', teams: [], role: 'owner' as const, maxLeases: null }, meta: { note: 'mine' }, device: 'laptop' });
+    const held = await store.acquire(asUser(), NOW);
+    if (held.kind !== 'granted') throw new Error('expected a grant');
+    // The full way (not yet known to be full): the own leases come from their own statement.
+    const full = await store.acquire(asUser(), NOW);
+    expect(full).toMatchObject({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [{ id: held.lease.id, meta: { note: 'mine' }, device: 'laptop' }] });
+
+    const sent: string[] = [];
+    const query = pg.Client.prototype.query;
+    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      sent.push(typeof q === 'string' ? q : String(q.text));
+      return (query as (...a: unknown[]) => unknown).apply(this, args) as never;
+    });
+    let quick;
+    try {
+      quick = await store.acquire(asUser(), NOW);
+    } finally {
+      spy.mockRestore();
+    }
+    // Known to be full: one statement, and every field of every lease as the full way read it.
+    expect(sent).toHaveLength(1);
+    expect(quick).toEqual(full);
+  });
+});
+
 for (const kind of ['postgres', 'sqlite'] as const) {
   describe.runIf(kind === 'sqlite' || reachable)(`a refusal's load with a license the requester may not use (${kind})`, () => {
     const seat = useOneSeat(kind, kind === 'sqlite' ? 't' : 'u', NOW);
