@@ -9,6 +9,7 @@ import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
 import { useOneSeat } from '../helpers/one-seat.js';
+import { sentStatements } from '../helpers/pg-statements.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
@@ -18,14 +19,8 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
 
   /** The statements `fn` sends, other than BEGIN and COMMIT (a group commit's, shared). */
   async function statements<T>(fn: () => Promise<T>): Promise<{ value: T; count: number }> {
-    const query = vi.spyOn(pg.Client.prototype, 'query');
-    try {
-      const value = await fn();
-      const count = query.mock.calls.filter(([q]) => q !== 'BEGIN' && q !== 'COMMIT').length;
-      return { value, count };
-    } finally {
-      query.mockRestore();
-    }
+    const { value, sent } = await sentStatements(fn);
+    return { value, count: sent.filter((q) => q !== 'BEGIN' && q !== 'COMMIT').length };
   }
 
   it('grants in three statements and closes in two, with every effect of the close', async () => {

@@ -5,10 +5,10 @@
  * meanwhile is still found and granted through the transaction. On PostgreSQL, when another
  * server takes that seat between the read and the claim, the refusal reports the read's load.
  */
-import pg from 'pg';
 import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
 import { useOneSeat, type OneSeat } from '../helpers/one-seat.js';
+import { sentStatements } from '../helpers/pg-statements.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
@@ -70,20 +70,7 @@ describe.runIf(reachable)('a seat taken between the read and the claim, on Postg
       }
       return r as never;
     });
-    const sent: string[] = [];
-    const query = pg.Client.prototype.query;
-    const spyQuery = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      const q = args[0] as string | { text?: string };
-      sent.push(typeof q === 'string' ? q : String(q.text));
-      return (query as (...a: unknown[]) => unknown).apply(this, args) as never;
-    });
-    let refused;
-    try {
-      refused = await store.acquire(request(), NOW + 1);
-    } finally {
-      spyGet.mockRestore();
-      spyQuery.mockRestore();
-    }
+    const { value: refused, sent } = await sentStatements(() => store.acquire(request(), NOW + 1)).finally(() => spyGet.mockRestore());
     expect(raced).toMatchObject({ kind: 'granted' });
     // The same refusal the full read gives, and no such read was sent.
     expect(refused).toEqual(full);
@@ -104,19 +91,7 @@ describe.runIf(reachable)("a user's refusal on PostgreSQL", () => {
     const full = await store.acquire(asUser(), NOW);
     expect(full).toMatchObject({ kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [{ id: held.lease.id, meta: { note: 'mine' }, device: 'laptop' }] });
 
-    const sent: string[] = [];
-    const query = pg.Client.prototype.query;
-    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
-      const q = args[0] as string | { text?: string };
-      sent.push(typeof q === 'string' ? q : String(q.text));
-      return (query as (...a: unknown[]) => unknown).apply(this, args) as never;
-    });
-    let quick;
-    try {
-      quick = await store.acquire(asUser(), NOW);
-    } finally {
-      spy.mockRestore();
-    }
+    const { value: quick, sent } = await sentStatements(() => store.acquire(asUser(), NOW));
     // Known to be full: one statement, and every field of every lease as the full way read it.
     expect(sent).toHaveLength(1);
     expect(quick).toEqual(full);
