@@ -25,6 +25,7 @@ const { values: opts } = parseArgs({ options: { seconds: { type: 'string', defau
 // the bench stops it. --only spread,hot,heartbeats: run only those HTTP phases (the pgbench
 // ceilings always run: every ratio needs them).
 const PHASES = new Set((opts.only ?? 'spread,hot,heartbeats').split(','));
+for (const p of PHASES) if (!['spread', 'hot', 'heartbeats'].includes(p)) throw new Error(`--only: no phase "${p}" (spread, hot, heartbeats)`);
 const SECONDS = Number(opts.seconds);
 if (opts.pg) process.env.SEATKEEPER_TEST_PG = opts.pg;
 const { createPgDatabase } = await import('../test/helpers/stores.js');

@@ -14,21 +14,23 @@ const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
 const REFUSED = { kind: 'no-seat', inUse: 1, capacity: 1, ownLeases: [] };
 
-/** Takes the one seat, then is refused once by the full way: the product is then known to be full. */
-async function fill({ store, request }: OneSeat) {
-  const held = await store.acquire(request(), NOW);
+/**
+ * Takes the one seat, then is refused once by the full way: the product is then known to be
+ * full. Returns the store's parts with the held grant and that refusal.
+ */
+async function fill(s: OneSeat) {
+  const held = await s.store.acquire(s.request(), NOW);
   if (held.kind !== 'granted') throw new Error('expected a grant');
-  const refused = await store.acquire(request(), NOW);
+  const refused = await s.store.acquire(s.request(), NOW);
   expect(refused).toEqual(REFUSED);
-  return { held, refused };
+  return { ...s, held, refused };
 }
 
 describe.runIf(reachable)('refusals on PostgreSQL', () => {
   const seat = useOneSeat('postgres', 'r', NOW);
 
   it('answers a likely refusal outside group commit, and still grants a freed seat', async () => {
-    const { store, driver, request } = seat();
-    const { held, refused: first } = await fill(seat());
+    const { store, driver, request, held, refused: first } = await fill(seat());
 
     const transactions = vi.spyOn(driver, 'transaction');
     expect(await store.acquire(request(), NOW)).toEqual(first);
@@ -53,8 +55,7 @@ describe.runIf(reachable)('a seat taken between the read and the claim, on Postg
   const seat = useOneSeat('postgres', 'q', NOW);
 
   it('refuses with the load the read found, without reading it again in the transaction', async () => {
-    const { store, driver, request } = seat();
-    const { held, refused: full } = await fill(seat());
+    const { store, driver, request, held, refused: full } = await fill(seat());
     await store.endSession(held.session.id, 'ended', NOW + 1);
 
     // The next request's read finds the freed slot; before its transaction runs, another
@@ -103,8 +104,7 @@ for (const kind of ['postgres', 'sqlite'] as const) {
     const seat = useOneSeat(kind, kind === 'sqlite' ? 't' : 'u', NOW);
 
     it("reads the load again: the fullness read's free slot was another team's", async () => {
-      const { store, request, account, product } = seat();
-      await fill(seat());
+      const { store, request, account, product } = await fill(seat());
       // A second license, of a team the requester is not in, with its one seat free: the
       // fullness read counts it free, the claim may not take it.
       await store.createTeam(account, `tm_${kind}`, 'T', NOW);
@@ -122,8 +122,7 @@ describe('refusals on the embedded store', () => {
   const seat = useOneSeat('sqlite', 's', NOW);
 
   it('answers a repeated refusal from the last read while nothing is written, and reads again after any write', async () => {
-    const { store, driver, request } = seat();
-    const { held, refused: first } = await fill(seat());
+    const { store, driver, request, held, refused: first } = await fill(seat());
 
     const transactions = vi.spyOn(driver, 'transaction');
     // Known to be full: the one read runs in a transaction once, and is then reused.

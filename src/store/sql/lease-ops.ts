@@ -35,9 +35,8 @@ async function leaseById(tx: SqlExecutor, id: string): Promise<Lease | undefined
  * lists them, so this must not read the account's history: given `account_id = ?`, SQLite
  * preferred the account's index (it also serves the ORDER BY), which reads every lease the
  * account ever had (0.3 ms at 3,400 leases, and growing). The account is still checked, as
- * an expression no index serves.
+ * an expression no index serves. `OWN_LEASES_WHERE` takes the user, then the account.
  */
-/** A user's live leases: `OWN_LEASES_WHERE` takes the user, then the account. */
 const OWN_LEASES_WHERE = "l.user_id = ? AND l.ended_at IS NULL AND l.account_id || '' = ?";
 export const OWN_LEASES_SQL = `${LEASE_SELECT} WHERE ${OWN_LEASES_WHERE} ORDER BY l.id`;
 /**
