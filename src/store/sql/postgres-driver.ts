@@ -150,7 +150,12 @@ export class PostgresDriver implements SqlDriver {
       // BEGIN goes out with the first transaction's first statement instead of costing a round
       // trip of its own (the pool is in pipeline mode). BEGIN on a working connection cannot
       // fail; on a broken one the statement after it fails too, so nothing runs outside the
-      // transaction. Its answer is awaited before COMMIT.
+      // transaction. Its answer is awaited before COMMIT. The socket is corked until the current
+      // turn of JavaScript ends, so that BEGIN and a first statement made in the same turn leave
+      // in one write (one system call: under load a server spends a third of its time in them).
+      const { stream } = client.connection;
+      stream.cork();
+      process.nextTick(() => stream.uncork());
       const begun = client.query('BEGIN');
       begun.catch(() => undefined);
       for (i = 0; i < batch.length; i++) values.push(await batch[i]!.fn(tx));
