@@ -7,7 +7,7 @@ import type { Lease, LeaseEvent } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { LEASE_SELECT, appendEvent, offerSeats, retime } from './policy-ops.js';
 import { str, toLease } from './rows.js';
-import { claimSeat, freeSeat, seatCandidates } from './seats.js';
+import { claimCandidateSeat, freeSeat } from './seats.js';
 
 /**
  * Puts each live lease in `terminating` until `at`, when the timed loop ends it with reason
@@ -43,8 +43,7 @@ export async function pause(tx: SqlExecutor, lease: Lease, now: number): Promise
 
 /** Resume takes a seat like any acquisition, in the same license order; false if none is free. */
 export async function resume(tx: SqlExecutor, lease: Lease, who: Requester, now: number): Promise<LeaseEvent[] | null> {
-  const { candidates } = await seatCandidates(tx, lease.productId, who, lease.platform, now);
-  const grant = await claimSeat(tx, candidates, lease.id, true);
+  const grant = (await claimCandidateSeat(tx, lease.productId, who, lease.platform, now, lease.id, true)).granted;
   if (!grant) return null;
   await tx.run("UPDATE leases SET status = 'active', license_id = ?, kind = ? WHERE id = ?", [grant.license, grant.kind, lease.id]);
   return [await appendEvent(tx, lease.accountId, lease.id, 'lease.resumed', { license: grant.license, kind: grant.kind }, now)];

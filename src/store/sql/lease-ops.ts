@@ -12,7 +12,7 @@ import type {
   AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import { skipLockedClause, type Row, type SqlExecutor } from './driver.js';
-import { IN_USE_SQL, claimSeat, freeSeatSlowly, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
+import { IN_USE_SQL, claimCandidateSeat, freeSeatSlowly, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
 import { MAX_LIST, inList, slices } from './lists.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
 import { authoriseDevice, quotaUsed } from './metering-ops.js';
@@ -110,15 +110,16 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   }
 
   const who = { teams: req.user?.teams ?? [], mayBorrow: req.user !== null && req.user.role !== 'member' };
-  const { candidates, suspended, everyLicense } = await seatCandidates(tx, product.id, who, req.platform, now);
   if (product.seatModel === 'device' && req.device !== null) {
+    const { candidates } = await seatCandidates(tx, product.id, who, req.platform, now);
     return authoriseDevice(tx, req, key, candidates, now, (r, k, shape) => newLease(tx, r, k, shape, now, []));
   }
 
-  // Every seat below 100 % in preference order first, then overage seats. `claimSeat` takes
-  // a free slot with a conditional update: the database, not this code, decides there is room.
-  const granted = await claimSeat(tx, candidates, req.newLease.id, !req.standby);
-  if (!granted && suspended && candidates.length === 0) return { kind: 'license-suspended' };
+  // Every seat below 100 % in preference order first, then overage seats. The claim takes a
+  // free slot with a conditional update: the database, not this code, decides there is room.
+  const claim = await claimCandidateSeat(tx, product.id, who, req.platform, now, req.newLease.id, !req.standby);
+  const { granted } = claim;
+  if (!claim.granted && claim.suspended && claim.candidates === 0) return { kind: 'license-suspended' };
   if (granted && req.standby) {
     // A seat reserved for a client that has not connected: no session, optionally timed out.
     const timeout = product.standbyTimeout;
@@ -132,7 +133,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   // PostgreSQL, another transaction took it in between). With every license a candidate and
   // none soft or suspended, every slot is now held, so the read's load when full is the
   // product's load, and its settings are the account's: no need to read them again.
-  const reuse = read !== undefined && read.at === now && !read.special && everyLicense ? read : undefined;
+  const reuse = read !== undefined && read.at === now && !read.special && claim.everyLicense ? read : undefined;
   return noSeat(tx, req, key, now, reuse);
 }
 

@@ -398,6 +398,69 @@ DROP INDEX leases_endpoint;
 CREATE INDEX leases_endpoint ON leases (endpoint_id) WHERE ended_at IS NULL AND endpoint_id IS NOT NULL;
 `,
   },
+  {
+    // PostgreSQL: a grant's candidate licenses are ranked in the same statement that claims the
+    // seat (claimCandidateSeat), instead of being read in a round trip of their own. The rank is
+    // the engine's orderCandidates, written in SQL; test/store/pg-claim-order.test.ts checks
+    // that the two order every generated set of licenses the same way. On a grant it returns
+    // at once: the counts (candidates, suspended, every_license) are a refusal's and are null.
+    name: 'pg-claim-seat-function',
+    only: 'postgres',
+    sql: `
+CREATE OR REPLACE FUNCTION sk_claim_seat(holder TEXT, product TEXT, teams TEXT[], borrow BOOLEAN, req_platform TEXT, at BIGINT, slotless BOOLEAN,
+  OUT license_id TEXT, OUT kind TEXT, OUT candidates INTEGER, OUT suspended BOOLEAN, OUT every_license BOOLEAN) AS $$
+DECLARE
+  c RECORD; total INTEGER := 0; ids TEXT[] := '{}'; seats INTEGER[] := '{}'; maxs INTEGER[] := '{}'; softs BOOLEAN[] := '{}'; got INTEGER;
+BEGIN
+  candidates := 0; suspended := false;
+  -- orderCandidates: valid at the given time; a matching platform (0) before none (1), another
+  -- excludes; the requester's team (0) before none (1), then, for a borrower, another team's
+  -- (2); ties in id order. Licenses that may not serve (no rank) come last, and are counted.
+  FOR c IN
+    SELECT l.id, l.seats, l.max_seats, l.enforcement = 'soft' AS soft, l.suspended_at IS NOT NULL AS susp,
+      CASE WHEN (l.starts_at IS NULL OR l.starts_at <= at) AND (l.expires_at IS NULL OR at < l.expires_at) THEN
+        (CASE WHEN l.platform IS NULL THEN 1 WHEN l.platform = req_platform THEN 0 END) * 3
+        + (CASE WHEN l.team_id IS NULL THEN 1 WHEN l.team_id = ANY (teams) THEN 0 WHEN borrow THEN 2 END)
+      END AS rank
+    FROM licenses l WHERE l.product_id = product ORDER BY rank, l.id
+  LOOP
+    total := total + 1;
+    CONTINUE WHEN c.rank IS NULL;
+    -- A suspended license is not a candidate, but a refusal says it is there.
+    IF c.susp THEN suspended := true; CONTINUE; END IF;
+    candidates := candidates + 1;
+    -- claimSeat: a regular seat of the first candidate with one free (as sk_take_first_seat).
+    UPDATE seat_slots SET lease_id = holder
+     WHERE seat_slots.license_id = c.id AND slot = (
+       SELECT slot FROM seat_slots s WHERE s.license_id = c.id AND s.lease_id IS NULL AND slot < c.seats
+        ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+       AND lease_id IS NULL
+    RETURNING slot INTO got;
+    IF FOUND THEN license_id := c.id; kind := 'regular'; RETURN; END IF;
+    ids := ids || c.id; seats := seats || c.seats; maxs := maxs || c.max_seats; softs := softs || c.soft;
+  END LOOP;
+  every_license := candidates = total;
+  -- Then an overage seat, in the same order, of the candidates that have overage.
+  FOR i IN 1 .. candidates LOOP
+    CONTINUE WHEN maxs[i] <= seats[i];
+    UPDATE seat_slots SET lease_id = holder
+     WHERE seat_slots.license_id = ids[i] AND slot = (
+       SELECT slot FROM seat_slots s WHERE s.license_id = ids[i] AND s.lease_id IS NULL AND slot < maxs[i]
+        ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED)
+       AND lease_id IS NULL
+    RETURNING slot INTO got;
+    IF FOUND THEN license_id := ids[i]; kind := 'overage'; RETURN; END IF;
+  END LOOP;
+  -- A soft license never refuses: its overage seat holds no slot.
+  IF slotless THEN
+    FOR i IN 1 .. candidates LOOP
+      IF softs[i] THEN license_id := ids[i]; kind := 'overage'; RETURN; END IF;
+    END LOOP;
+  END IF;
+END
+$$ LANGUAGE plpgsql;
+`,
+  },
 ];
 
 export function migrationsFor(dialect: 'sqlite' | 'postgres'): MigrationStep[] {

@@ -63,6 +63,36 @@ export async function claimSeat(tx: SqlExecutor, candidates: readonly SeatCandid
 }
 
 /**
+ * What `claimCandidateSeat` found: the seat taken; or, when none was, how many licenses were
+ * candidates, whether a suspended license was left out, and whether every license of the
+ * product was a candidate (what a refusal needs to know).
+ */
+export type CandidateClaim =
+  | { granted: { license: string; kind: 'regular' | 'overage' } }
+  | { granted: null; candidates: number; suspended: boolean; everyLicense: boolean };
+
+/**
+ * `seatCandidates` then `claimSeat`. On PostgreSQL in one statement (`sk_claim_seat`, which
+ * ranks the licenses as `orderCandidates` does and claims as `claimSeat` does): reading the
+ * candidates had cost each grant a round trip of its own. On SQLite, which runs in this
+ * process, the two in turn.
+ */
+export async function claimCandidateSeat(tx: SqlExecutor, productId: string, who: Requester, platform: string | null, now: number, holderId: string, slotless: boolean): Promise<CandidateClaim> {
+  if (tx.dialect === 'sqlite') {
+    const { candidates, suspended, everyLicense } = await seatCandidates(tx, productId, who, platform, now);
+    const granted = await claimSeat(tx, candidates, holderId, slotless);
+    return granted ? { granted } : { granted, candidates: candidates.length, suspended, everyLicense };
+  }
+  const r = await tx.get<Row>(
+    'SELECT license_id, kind, candidates, suspended, every_license FROM sk_claim_seat(?, ?, ?, ?, ?, ?, ?)',
+    [holderId, productId, who.teams, who.mayBorrow, platform, now, slotless],
+  );
+  const license = strOrNull(r?.license_id);
+  if (license !== null) return { granted: { license, kind: r?.kind === 'overage' ? 'overage' : 'regular' } };
+  return { granted: null, candidates: num(r?.candidates ?? 0), suspended: r?.suspended === true, everyLicense: r?.every_license === true };
+}
+
+/**
  * Makes the license's slots match `maxSeats`: adds missing ones, removes free ones beyond
  * it. Held slots beyond it stay until their lease ends (see `freeSeat`).
  */
