@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeClient, type Client } from './http.js';
 import { prepareBenchDb, runPgbench, type PgbenchResult } from './pgbench.js';
-import { cpuSeconds, pidsNamed, systemBusySeconds, wallMs } from './proc.js';
+import { cpuSeconds, pidsNamed, systemBusySeconds, wallMs, writeCalls } from './proc.js';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, pg: { type: 'string' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } } });
 // --profile: each server writes a CPU profile (V8's --cpu-prof) to bench/results/profiles when
@@ -72,7 +72,11 @@ async function startServer(url: string): Promise<{ base: string; child: ChildPro
 }
 
 /** Where the CPU went during a phase, in % of one core (the machine has 200 % on two cores). */
-interface CpuShares { servers: number | null; postgres: number | null; generator: number; machine: number | null }
+interface CpuShares {
+  servers: number | null; postgres: number | null; generator: number; machine: number | null;
+  /** The servers' CPU seconds and write system calls over the phase: divided by its iterations. */
+  serverSeconds: number | null; serverWrites: number | null;
+}
 
 /**
  * Measures CPU over a phase: the servers' processes, PostgreSQL's (every process named
@@ -84,6 +88,8 @@ function cpuMeter(serverPids: number[]): () => CpuShares {
   const sum = (pids: number[]) => pids.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0);
   const pgBefore = new Map(pidsNamed('postgres').map((p) => [p, cpuSeconds(p) ?? 0]));
   const servers0 = sum(serverPids);
+  const writes = () => serverPids.reduce<number | null>((a, p) => { const w = writeCalls(p); return a === null || w === null ? null : a + w; }, 0);
+  const writes0 = writes();
   const own0 = process.cpuUsage();
   const machine0 = systemBusySeconds();
   const t0 = wallMs();
@@ -96,6 +102,8 @@ function cpuMeter(serverPids: number[]): () => CpuShares {
     const machine1 = systemBusySeconds();
     return {
       servers: serverPids.length ? pct(sum(serverPids) - servers0) : null,
+      serverSeconds: serverPids.length ? sum(serverPids) - servers0 : null,
+      serverWrites: serverPids.length && writes0 !== null ? (writes() ?? writes0) - writes0 : null,
       postgres: pgBefore.size ? pct(pg) : null,
       generator: pct((own.user + own.system) / 1e6),
       machine: machine0 === null || machine1 === null ? null : pct(machine1 - machine0),
@@ -104,7 +112,12 @@ function cpuMeter(serverPids: number[]): () => CpuShares {
 }
 
 const share = (v: number | null) => (v === null ? '—' : `${v.toFixed(0)} %`);
-const cpuCell = (c: CpuShares) => `servers ${share(c.servers)}, PostgreSQL ${share(c.postgres)}, generator ${share(c.generator)}; machine ${share(c.machine)}`;
+/** `iterations`: what the phase did, to print the servers' CPU time and writes per iteration. */
+const cpuCell = (c: CpuShares, iterations?: number) => {
+  const per = iterations && c.serverSeconds !== null
+    ? ` (${((c.serverSeconds * 1000) / iterations).toFixed(2)} ms${c.serverWrites !== null ? `, ${(c.serverWrites / iterations).toFixed(1)} writes` : ''} per iteration)` : '';
+  return `servers ${share(c.servers)}${per}, PostgreSQL ${share(c.postgres)}, generator ${share(c.generator)}; machine ${share(c.machine)}`;
+};
 
 interface HttpResult { ips: number; p99: number; p99Granted: number; p99Refused: number; grants: number; maxHeld: number; overGrants: number; cpu: CpuShares }
 
@@ -186,7 +199,7 @@ out('pgbench ceilings…');
 const ceilingDb = await createPgDatabase();
 await prepareBenchDb(ceilingDb.url, { licenses: 100, seats: 10, heartbeatSessions: 1000 });
 const ceilingCpu: Record<string, number | null> = {};
-const pgbench = async (name: string, script: string, vars: Record<string, number>): Promise<PgbenchResult> => {
+const pgbench = async (name: string, script: string, vars: Record<string, number | string>): Promise<PgbenchResult> => {
   const meter = cpuMeter([]);
   const r = await runPgbench(ceilingDb.url, script, CLIENTS, SECONDS, vars);
   ceilingCpu[name] = meter().machine;
@@ -196,8 +209,8 @@ const ceiling: Record<string, PgbenchResult> = {
   // refusal_first: the server answers a likely refusal from one read first, and a product is
   // likely full when its last request was refused (SqlStore.fullProducts): so on the hot license
   // (mostly refusals) and not over 100 licenses (mostly grants). The counter row gets the same.
-  spread: await pgbench('spread', 'acquire-release.sql', { licenses: 100, seats: 10, refusal_first: 0 }),
-  hot: await pgbench('hot', 'acquire-release.sql', { licenses: 1, seats: 10, refusal_first: 1 }),
+  spread: await pgbench('spread', 'acquire-release.sql', { product: 'prd_bench', refusal_first: 0 }),
+  hot: await pgbench('hot', 'acquire-release.sql', { product: 'prd_hot', refusal_first: 1 }),
   counter: await pgbench('counter', 'counter-grant.sql', { refusal_first: 1 }),
   // The counter row claimed at once, as this ceiling was defined before the one-read refusal:
   // printed too, so that figures stay comparable with earlier runs.
@@ -220,12 +233,12 @@ for (const [label, bases] of [['1 server', [one.base]], ['2 servers', [one.base]
   if (PHASES.has('spread')) {
     out(`${label}: acquire+release over 100 licenses…`);
     const spread = await contend(bases, pids, token, 'spread', 1000);
-    rows.push([`${label}: acquire+release, 100 licenses`, spread.ips.toFixed(0), spread.p99.toFixed(1), `${((spread.ips / ceiling.spread!.tps) * 100).toFixed(0)} % of pgbench (${ceiling.spread!.tps.toFixed(0)})`, '≥ 50 %', String(spread.overGrants), cpuCell(spread.cpu)]);
+    rows.push([`${label}: acquire+release, 100 licenses`, spread.ips.toFixed(0), spread.p99.toFixed(1), `${((spread.ips / ceiling.spread!.tps) * 100).toFixed(0)} % of pgbench (${ceiling.spread!.tps.toFixed(0)})`, '≥ 50 %', String(spread.overGrants), cpuCell(spread.cpu, spread.ips * SECONDS)]);
   }
   if (PHASES.has('hot')) {
     out(`${label}: acquire+release on one hot license…`);
     const hot = await contend(bases, pids, token, 'hot', 10);
-    rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)}); ${((hot.ips / ceiling.counterPlain!.tps) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants), cpuCell(hot.cpu)]);
+    rows.push([`${label}: acquire+release, 1 hot license`, hot.ips.toFixed(0), hot.p99.toFixed(1), `${((hot.ips / ceiling.counter!.tps) * 100).toFixed(0)} % of pgbench counter row (${ceiling.counter!.tps.toFixed(0)}); ${((hot.ips / ceiling.counterPlain!.tps) * 100).toFixed(0)} % of its plain claim (${ceiling.counterPlain!.tps.toFixed(0)})`, '≥ 50 %, p99 ≤ 100 ms', String(hot.overGrants), cpuCell(hot.cpu, hot.ips * SECONDS)]);
     // The seats' turnover: grants per second (each released at once). A counter row serialises
     // every grant and release on one row, so fewer of its iterations are grants and more are
     // cheap refusals, which flatters its iteration count; grants are the work a license server
@@ -236,7 +249,7 @@ for (const [label, bases] of [['1 server', [one.base]], ['2 servers', [one.base]
   if (PHASES.has('heartbeats')) {
     out(`${label}: heartbeats…`);
     const hb = await heartbeats(bases, pids, token, 'hb');
-    rows.push([`${label}: heartbeats`, hb.rps.toFixed(0), hb.p99.toFixed(1), `${((hb.rps / ceiling.heartbeat!.tps) * 100).toFixed(0)} % of pgbench read (${ceiling.heartbeat!.tps.toFixed(0)})`, 'no write each', '', cpuCell(hb.cpu)]);
+    rows.push([`${label}: heartbeats`, hb.rps.toFixed(0), hb.p99.toFixed(1), `${((hb.rps / ceiling.heartbeat!.tps) * 100).toFixed(0)} % of pgbench read (${ceiling.heartbeat!.tps.toFixed(0)})`, 'no write each', '', cpuCell(hb.cpu, hb.rps * SECONDS)]);
   }
 }
 out('');

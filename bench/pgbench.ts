@@ -24,7 +24,7 @@ export interface PgbenchResult {
   grantsPerS: number;
 }
 
-/** A fresh database with the server's schema, one product and `licenses` × `seats` seats. */
+/** A fresh database with the server's schema, a product of `licenses` × `seats` seats (prd_bench), and one of a license of `seats` (prd_hot). */
 export async function prepareBenchDb(url: string, opts: { licenses: number; seats: number; heartbeatSessions: number }): Promise<void> {
   const store = new SqlStore(new PostgresDriver(url, 4));
   await store.migrate();
@@ -41,6 +41,12 @@ export async function prepareBenchDb(url: string, opts: { licenses: number; seat
       enforcement: 'hard', window: 180, exceptionQuota: null,
     }, now);
   }
+  // The hot license: a product of its own with one license, as the server's bench has.
+  await store.createProduct('acc_bench', 'prd_hot', { ...defaultProductConfig(), key: 'hot', name: 'hot', seatModel: 'session' }, now);
+  await store.createLicense('acc_bench', 'lic_hot', {
+    productId: 'prd_hot', seats: opts.seats, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+    enforcement: 'hard', window: 180, exceptionQuota: null,
+  }, now);
   await store.close();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -56,7 +62,7 @@ export async function prepareBenchDb(url: string, opts: { licenses: number; seat
 }
 
 /** Runs one pgbench script and reads throughput and latency percentiles from its log. */
-export async function runPgbench(url: string, script: string, clients: number, seconds: number, vars: Record<string, number>): Promise<PgbenchResult> {
+export async function runPgbench(url: string, script: string, clients: number, seconds: number, vars: Record<string, number | string>): Promise<PgbenchResult> {
   const logDir = mkdtempSync(join(tmpdir(), 'sk-pgbench-'));
   const u = new URL(url);
   const args = [

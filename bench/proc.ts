@@ -36,6 +36,20 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * Write-like system calls a process has made (`syscw` in /proc/<pid>/io: write, writev,
+ * send…), or null if unreadable. Each write to a socket is one, so a statement saved on the
+ * way to PostgreSQL shows here however noisy the machine's rates are.
+ */
+export function writeCalls(pid: number): number | null {
+  try {
+    const m = /^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident set size of a process in KiB (VmRSS), or null. */
 export function rssKiB(pid: number): number | null {
   try {

@@ -12,18 +12,19 @@ SELECT CASE WHEN in_use < seats THEN 1 ELSE 0 END AS free, in_use, seats, (SELEC
 \set free 1
 \endif
 \if :free
-SELECT id, team_id, platform, starts_at, expires_at, seats, max_seats FROM licenses WHERE product_id = 'prd_bench' ORDER BY id;
-WITH u AS (UPDATE bench_counter SET in_use = in_use + 1 WHERE id = 1 AND in_use < seats RETURNING 1)
+-- The candidate licenses read in the statement that claims, as sk_claim_seat does.
+WITH c AS (SELECT array_agg(id ORDER BY id) AS ids FROM licenses WHERE product_id = 'prd_hot' AND suspended_at IS NULL),
+     u AS (UPDATE bench_counter SET in_use = in_use + 1 FROM c WHERE id = 1 AND in_use < seats AND 'lic_hot' = ANY (c.ids) RETURNING 1)
 SELECT count(*) AS got FROM u \gset
 \if :got
 WITH l AS (INSERT INTO leases (id, account_id, product_id, license_id, kind, status, user_id, device, endpoint_id, join_code, hold, sessions, client_type, channel, platform, meta, seat_key, started_at, ends_at, notice_at, notice_message, ends_reason, ppu_paid_until, due_at)
-  VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_bench', 'lic_bench_1', 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL) RETURNING id)
+  VALUES ('lse_' || :n || '_' || :client_id, 'acc_bench', 'prd_hot', 'lic_hot', 'regular', 'active', NULL, NULL, NULL, 'J' || :n || '_' || :client_id, 'heartbeat', 1, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL) RETURNING id)
 INSERT INTO sessions (id, lease_id, account_id, token_hash, client_type, hb_interval, hb_timeout, started_at, expires_at)
   VALUES ('ses_' || :n || '_' || :client_id, (SELECT id FROM l), 'acc_bench', 'h', NULL, 10, 30, 1, 30001);
 \else
 -- Another request took the seat first: the refusal's reads.
 SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL)), 0) AS in_use, COALESCE(SUM(li.seats), 0) AS capacity
-  FROM licenses li WHERE li.product_id = 'prd_bench';
+  FROM licenses li WHERE li.product_id = 'prd_hot';
 \endif
 \else
 \set got 0
@@ -44,7 +45,7 @@ WITH e AS (UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'relea
      f AS (UPDATE bench_counter SET in_use = in_use - 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM e) RETURNING 1),
      v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT 'acc_bench', id, 'lease.ended', '{"reason":"released"}', 2 FROM e RETURNING seq)
 SELECT (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
-  EXISTS (SELECT 1 FROM leases WHERE product_id = 'prd_bench' AND kind = 'flex' AND ended_at IS NULL
-    UNION ALL SELECT 1 FROM tickets WHERE product_id = 'prd_bench' AND status = 'waiting') AS waiting;
+  EXISTS (SELECT 1 FROM leases WHERE product_id = 'prd_hot' AND kind = 'flex' AND ended_at IS NULL
+    UNION ALL SELECT 1 FROM tickets WHERE product_id = 'prd_hot' AND status = 'waiting') AS waiting;
 COMMIT;
 \endif
