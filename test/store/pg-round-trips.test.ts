@@ -1,11 +1,10 @@
 /**
  * PostgreSQL answers each statement over the network, so a grant and a client's close are
- * written to take few round trips: the candidates are ranked in the claim, the lease and its
- * session are one insert, and a close is
- * the session's end with its lease's count, then the lease's end with its seat, its event and
- * the check for waiters. Counted here at the pg client, with the effects they must still have.
- * A group commit's BEGIN goes out with its first statement, not a round trip ahead of it, and
- * in the same write to the socket.
+ * written to take few round trips. A grant ranks the candidates in its claim, and the lease and
+ * its session are one insert. A close is the session's end with its lease's count, then the
+ * lease's end with its seat, its event and the check for waiters. Counted here at the pg
+ * client, with the effects they must still have. A group commit's BEGIN goes out with its first
+ * statement, not a round trip ahead of it, and in the same write to the socket.
  */
 import net from 'node:net';
 import pg from 'pg';

@@ -403,7 +403,7 @@ CREATE INDEX leases_endpoint ON leases (endpoint_id) WHERE ended_at IS NULL AND 
     // seat (claimCandidateSeat), instead of being read in a round trip of their own. The rank is
     // the engine's orderCandidates, written in SQL; test/store/pg-claim-order.test.ts checks
     // that the two order every generated set of licenses the same way. On a grant it returns
-    // at once: the counts (candidates, suspended, every_license) are a refusal's and are null.
+    // at once, so the counts (candidates, suspended, every_license) are only a refusal's.
     name: 'pg-claim-seat-function',
     only: 'postgres',
     sql: `
