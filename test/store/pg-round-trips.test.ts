@@ -1,10 +1,12 @@
 /**
  * PostgreSQL answers each statement over the network, so a grant and a client's close are
  * written to take few round trips. A grant ranks the candidates in its claim, and the lease and
- * its session are one insert. A close is the session's end with its lease's count, then the
- * lease's end with its seat, its event and the check for waiters. Counted here at the pg
- * client, with the effects they must still have. A group commit's BEGIN goes out with its first
- * statement, not a round trip ahead of it, and in the same write to the socket.
+ * its session are one insert. A close is one statement: the session's end with its lease's
+ * count and, when the rules end the lease at once, the lease's end with its seat, its event and
+ * the check for waiters; when they do not (another session, a linger, a hold until reset), the
+ * lease stays as the engine says. Counted here at the pg client, with the effects they must
+ * still have. A group commit's BEGIN goes out with its first statement, not a round trip ahead
+ * of it, and in the same write to the socket.
  */
 import net from 'node:net';
 import pg from 'pg';
@@ -12,6 +14,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
 import { useOneSeat } from '../helpers/one-seat.js';
 import { sentStatements } from '../helpers/pg-statements.js';
+import { defaultProductConfig } from '../../src/server/defaults.js';
+import type { AcquireRequest } from '../../src/store/types.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
@@ -25,7 +29,7 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
     return { value, count: sent.filter((q) => q !== 'BEGIN' && q !== 'COMMIT').length };
   }
 
-  it('grants in two statements and closes in two, with every effect of the close', async () => {
+  it('grants in two statements and closes in one, with every effect of the close', async () => {
     const { store, request } = seat();
     const grant = await statements(() => store.acquire(request(), NOW));
     if (grant.value.kind !== 'granted') throw new Error('expected a grant');
@@ -35,7 +39,8 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
     expect(await store.heartbeat(session.id)).toMatchObject({ kind: 'alive', session: { id: session.id, leaseId: lease.id }, lease: { id: lease.id, license: 'lic_t' } });
 
     const close = await statements(() => store.closeSession(session.id, session.tokenHash, NOW + 1000));
-    expect(close.count).toBe(2);
+    // The session's end, its lease's count and, the last session gone, the lease's end.
+    expect(close.count).toBe(1);
     expect(close.value).toMatchObject({ kind: 'closed', leaseId: lease.id });
     const events = close.value.kind === 'closed' ? close.value.events : [];
     expect(events).toEqual([{ seq: expect.any(Number), accountId: 'acc_t', leaseId: lease.id, type: 'lease.ended', data: { reason: 'released' }, at: NOW + 1000 }]);
@@ -110,5 +115,62 @@ describe.runIf(reachable)('round trips on PostgreSQL', () => {
     const withBegin = writes.filter((w) => w.some(isBegin));
     expect(withBegin).toHaveLength(1);
     expect(withBegin[0]!.some((b) => b[0] === 0x42)).toBe(true);
+  });
+  it('ends the lease in the session\'s statement only when the rules end it at once', async () => {
+    const { store, request, account } = seat();
+    const at = NOW + 100_000;
+    const lingering = await store.createProduct(account, 'prd_tl', { ...defaultProductConfig(), key: 'tl', name: 'TL', seatModel: 'session', linger: 60 }, at);
+    await store.createLicense(account, 'lic_tl', {
+      productId: lingering.id, seats: 4, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, at);
+    const take = async (over: Partial<AcquireRequest> = {}) => {
+      const g = await store.acquire({ ...request(), product: lingering, ...over }, at);
+      if (g.kind !== 'granted') throw new Error(`expected a grant, got ${g.kind}`);
+      return g;
+    };
+
+    // A linger after an explicit end: the lease stays, with no session.
+    const lingers = await take();
+    expect((await statements(() => store.closeSession(lingers.session.id, lingers.session.tokenHash, at + 1))).value).toEqual({ kind: 'closed', leaseId: lingers.lease.id, events: [] });
+    expect(await store.getLease(account, lingers.lease.id)).toMatchObject({ status: 'active', sessions: 0, endedAt: null });
+
+    // A timeout frees the seat at once, linger or not: one statement.
+    const times = await take();
+    const expired = await statements(() => store.endSession(times.session.id, 'expired', at + 2));
+    expect(expired.count).toBe(1);
+    expect(expired.value).toMatchObject([{ leaseId: times.lease.id, type: 'lease.ended', data: { reason: 'expired' } }]);
+    expect(await store.getLease(account, times.lease.id)).toMatchObject({ status: 'ended', endReason: 'expired', sessions: 0 });
+
+    // Another session still live: the lease keeps its seat, even when this one timed out.
+    const shared = await take();
+    const second = await store.acquire({ ...request(), product: lingering, join: shared.lease.joinCode }, at);
+    if (second.kind !== 'granted') throw new Error('expected to join');
+    expect(await store.endSession(shared.session.id, 'expired', at + 3)).toEqual([]);
+    expect(await store.getLease(account, shared.lease.id)).toMatchObject({ status: 'active', sessions: 1 });
+
+    // A flex lease (no seat of its own) ends the way `endLeases` ends it, flex count and all.
+    const noSeats = await store.createProduct(account, 'prd_tf', { ...defaultProductConfig(), key: 'tf', name: 'TF', seatModel: 'session' }, at);
+    await store.createLicense(account, 'lic_tf', {
+      productId: noSeats.id, seats: 0, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, at);
+    const flex = await take({ product: noSeats, channel: 'access' });
+    expect(flex.lease).toMatchObject({ kind: 'flex', license: null });
+    const flexOf = async (t: number) => (await store.usage(account, t)).find((u) => u.product === 'tf')?.flexInUse;
+    expect(await flexOf(at)).toBe(1);
+    const closed = await store.closeSession(flex.session.id, flex.session.tokenHash, at + 4);
+    expect(closed).toMatchObject({ kind: 'closed', events: [{ type: 'lease.ended', data: { reason: 'released' } }] });
+    expect(await store.getLease(account, flex.lease.id)).toMatchObject({ status: 'ended', endReason: 'released' });
+    expect(await flexOf(at + 4)).toBe(0);
+    // The account's flex count came down with it: with room for one flex lease, one is granted again.
+    const settings = (await store.getAccount(account))!.settings;
+    await store.updateAccount(account, { settings: { ...settings, flexMax: 1 } });
+    expect((await take({ product: noSeats, channel: 'access' })).lease).toMatchObject({ kind: 'flex' });
+
+    // Held until the daily reset: the lease stays when its last session ends, even timed out.
+    const held = await take({ hold: 'until-reset' });
+    expect(await store.endSession(held.session.id, 'expired', at + 4)).toEqual([]);
+    expect(await store.getLease(account, held.lease.id)).toMatchObject({ status: 'active', sessions: 0, hold: 'until-reset' });
   });
 });

@@ -436,14 +436,17 @@ export async function endOneSession(
   const claimSql = `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`;
   if (tx.dialect === 'postgres') {
     // The lease's row comes back only if it was still live (as from `afterClaims`' update).
-    const r = await tx.get<Row>(
-      `WITH s AS (${claimSql}),
-            l AS (UPDATE leases SET sessions = sessions - 1 WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL RETURNING ${LOSS_CONTEXT})
-       SELECT s.lease_id AS claimed, l.* FROM s LEFT JOIN l ON true`,
-      params,
-    );
+    // When the session was its last and the lease ends at once (`releasesAtOnce`), the same
+    // statement ends it as `endSeatedLease` does; otherwise the rules run as below.
+    const reason: EndReason = how === 'ended' ? 'released' : 'expired';
+    const r = await tx.get<Row>(closeSessionSqlPg(claimSql, how), [...params, now, reason, JSON.stringify({ reason }), now]);
     if (!r) return null;
-    return { leaseId: str(r.claimed), events: await applyLosses(tx, r.id === null || r.id === undefined ? [] : [r], how, now) };
+    const leaseId = str(r.claimed);
+    if (r.released === true) {
+      const lease = { id: str(r.id), accountId: str(r.account_id) };
+      return { leaseId, events: await afterSeatedEnd(tx, lease, str(r.license_id), reason, now, r) };
+    }
+    return { leaseId, events: await applyLosses(tx, r.id === null || r.id === undefined ? [] : [r], how, now) };
   }
   const claimed = await tx.get<Row>(claimSql, params);
   if (!claimed) return null;
@@ -478,6 +481,54 @@ export async function expireSessions(
   const lost = new Map<string, number>();
   for (const r of claimed) lost.set(str(r.lease_id), (lost.get(str(r.lease_id)) ?? 0) + 1);
   return { expired: claimed.map((r) => str(r.id)), events: await afterClaims(tx, lost, 'expired', now) };
+}
+
+/**
+ * When losing a session ends its lease at once, written in SQL over the lease's row before the
+ * loss: `afterSessionLoss` says `release` for the last session of a lease held by heartbeat
+ * when it timed out, or when it ended and its product has no linger; `endLeases` ends a lease
+ * with a seat of its own (regular or overage) in one statement (`endSeatedLease`). Any other
+ * case (another session left, a hold until reset, a linger, another kind of lease) is left to
+ * those functions, so this may say less than the engine but never more.
+ * test/store/pg-round-trips.test.ts covers each condition.
+ */
+function releasesAtOnceSql(how: 'ended' | 'expired'): string {
+  const linger = how === 'ended' ? " AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0" : '';
+  return `(sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage')${linger})`;
+}
+
+/**
+ * A session's end on PostgreSQL, in one statement: the session, its lease's count and, when
+ * that ends the lease at once (`releasesAtOnceSql`), the lease's end with its seat, its
+ * `lease.ended` event and the check whether anyone waits for the seat (as `endSeatedLease`).
+ * The decrement and the end are one update of the lease's row: PostgreSQL lets a statement
+ * update a row only once, and the conditions are then read from the row as it is locked.
+ * Parameters: the session claim's, then the time, the end reason, the event's data, the time.
+ */
+function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired'): string {
+  const end = releasesAtOnceSql(how);
+  const lic = '(SELECT license_id FROM l WHERE released)';
+  return `WITH s AS (${claimSql}),
+    n AS (SELECT CAST(? AS BIGINT) AS at, CAST(? AS TEXT) AS reason),
+    l AS (UPDATE leases SET sessions = sessions - 1,
+            status = CASE WHEN ${end} THEN 'ended' ELSE status END,
+            ended_at = CASE WHEN ${end} THEN (SELECT at FROM n) ELSE ended_at END,
+            end_reason = CASE WHEN ${end} THEN (SELECT reason FROM n) ELSE end_reason END,
+            due_at = CASE WHEN ${end} THEN NULL ELSE due_at END,
+            timer = CASE WHEN ${end} THEN NULL ELSE timer END
+          WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
+          RETURNING ${LOSS_CONTEXT}, ended_at IS NOT NULL AS released),
+    f AS (UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = ${lic} AND lease_id = (SELECT id FROM l WHERE released)
+            AND slot < (SELECT max_seats FROM licenses WHERE id = ${lic})
+            AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ${lic} AND o.lease_id IS NOT NULL
+                              AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ${lic}))
+          RETURNING slot),
+    v AS (INSERT INTO events (account_id, lease_id, type, data, at)
+            SELECT account_id, id, 'lease.ended', CAST(? AS TEXT), CAST(? AS BIGINT) FROM l WHERE released RETURNING seq)
+    SELECT s.lease_id AS claimed, l.*, (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
+      l.released AND EXISTS (SELECT 1 FROM leases w WHERE w.product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND w.kind = 'flex' AND w.ended_at IS NULL
+        UNION ALL SELECT 1 FROM tickets WHERE product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND status = 'waiting') AS waiting
+    FROM s LEFT JOIN l ON true`;
 }
 
 /** What `afterSessionLoss` and `endLeases` need of a lease, brought back by its update. */
@@ -629,8 +680,18 @@ async function endSeatedLease(tx: SqlExecutor, lease: EndingLease, license: stri
     [now, reason, lease.id, license, license, license, license, lease.accountId, JSON.stringify(data), now, license, license],
   );
   if (!r || r.seq === null || r.seq === undefined) return []; // it had already ended
+  return afterSeatedEnd(tx, lease, license, reason, now, r);
+}
+
+/**
+ * The rest of a seated lease's end after the statement that ended it (`endSeatedLease`, or a
+ * session's end on PostgreSQL): the slow path for a seat its fast path could not free (seats
+ * lowered below those held), the event, and the seat offered to a waiting flex lease or ticket.
+ * `r`: that statement's `seq`, `freed` and `waiting`.
+ */
+async function afterSeatedEnd(tx: SqlExecutor, lease: Pick<EndingLease, 'id' | 'accountId'>, license: string, reason: EndReason, now: number, r: Row): Promise<LeaseEvent[]> {
   if (num(r.freed) === 0) await freeSeatSlowly(tx, license, lease.id);
-  const events: LeaseEvent[] = [{ seq: num(r.seq), accountId: lease.accountId, leaseId: lease.id, type: 'lease.ended', data, at: now }];
+  const events: LeaseEvent[] = [{ seq: num(r.seq), accountId: lease.accountId, leaseId: lease.id, type: 'lease.ended', data: { reason }, at: now }];
   if (num(r.waiting) === 1) events.push(...(await offerSeats(tx, license, now)));
   return events;
 }
