@@ -41,24 +41,30 @@ SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li
 COMMIT;
 \if :got
 BEGIN;
--- The session's end with its lease's count (lease-ops endOneSession), then the lease's end with
--- its seat, its event and the check for waiters (endSeatedLease): two statements.
+-- The session's end with its lease's count and, the last session gone, the lease's end with its
+-- seat, its event and the check for waiters, in one statement (lease-ops closeSessionSqlPg).
 WITH s AS (UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL AND token_hash = 'h' RETURNING lease_id),
-     l AS (UPDATE leases SET sessions = sessions - 1 WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
-             RETURNING id, account_id, license_id, kind, sessions, hold,
-               (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
-               (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
-               (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings)
-SELECT s.lease_id AS claimed, l.* FROM s LEFT JOIN l ON true;
-WITH e AS (UPDATE leases SET status = 'ended', ended_at = 2, end_reason = 'released', due_at = NULL, timer = NULL, sessions = 0
-             WHERE id = 'lse_' || :n || '_' || :client_id AND ended_at IS NULL RETURNING id),
-     f AS (UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = :license_id AND lease_id = (SELECT id FROM e)
-             AND slot < (SELECT max_seats FROM licenses WHERE id = :license_id)
-             AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = :license_id AND o.lease_id IS NOT NULL AND o.slot >= (SELECT max_seats FROM licenses WHERE id = :license_id))
+     n AS (SELECT CAST(2 AS BIGINT) AS at, CAST('released' AS TEXT) AS reason),
+     l AS (UPDATE leases SET sessions = sessions - 1,
+             status = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN 'ended' ELSE status END,
+             ended_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN (SELECT at FROM n) ELSE ended_at END,
+             end_reason = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN (SELECT reason FROM n) ELSE end_reason END,
+             due_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN NULL ELSE due_at END,
+             timer = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN NULL ELSE timer END
+           WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
+           RETURNING id, account_id, license_id, kind, sessions, hold,
+             (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
+             (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
+             (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings, ended_at IS NOT NULL AS released),
+     f AS (UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = (SELECT license_id FROM l WHERE released) AND lease_id = (SELECT id FROM l WHERE released)
+             AND slot < (SELECT max_seats FROM licenses WHERE id = (SELECT license_id FROM l WHERE released))
+             AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = (SELECT license_id FROM l WHERE released) AND o.lease_id IS NOT NULL
+                               AND o.slot >= (SELECT max_seats FROM licenses WHERE id = (SELECT license_id FROM l WHERE released)))
            RETURNING slot),
-     v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT 'acc_bench', id, 'lease.ended', '{"reason":"released"}', 2 FROM e RETURNING seq)
-SELECT (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
-  EXISTS (SELECT 1 FROM leases WHERE product_id = (SELECT product_id FROM licenses WHERE id = :license_id) AND kind = 'flex' AND ended_at IS NULL
-    UNION ALL SELECT 1 FROM tickets WHERE product_id = (SELECT product_id FROM licenses WHERE id = :license_id) AND status = 'waiting') AS waiting;
+     v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT account_id, id, 'lease.ended', '{"reason":"released"}', 2 FROM l WHERE released RETURNING seq)
+SELECT s.lease_id AS claimed, l.*, (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
+  l.released AND EXISTS (SELECT 1 FROM leases w WHERE w.product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND w.kind = 'flex' AND w.ended_at IS NULL
+    UNION ALL SELECT 1 FROM tickets WHERE product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND status = 'waiting') AS waiting
+FROM s LEFT JOIN l ON true;
 COMMIT;
 \endif
