@@ -436,7 +436,7 @@ export async function endOneSession(
   const claimSql = `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`;
   if (tx.dialect === 'postgres') {
     // The lease's row comes back only if it was still live (as from `afterClaims`' update).
-    // When the session was its last and the lease ends at once (`releasesAtOnce`), the same
+    // When the session was its last and the lease ends at once (`releasesAtOnceSql`), the same
     // statement ends it as `endSeatedLease` does; otherwise the rules run as below.
     const reason: EndReason = how === 'ended' ? 'released' : 'expired';
     const r = await tx.get<Row>(closeSessionSqlPg(claimSql, how), [...params, now, reason, JSON.stringify({ reason }), now]);
@@ -507,7 +507,6 @@ function releasesAtOnceSql(how: 'ended' | 'expired'): string {
  */
 function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired'): string {
   const end = releasesAtOnceSql(how);
-  const lic = '(SELECT license_id FROM l WHERE released)';
   return `WITH s AS (${claimSql}),
     n AS (SELECT CAST(? AS BIGINT) AS at, CAST(? AS TEXT) AS reason),
     l AS (UPDATE leases SET sessions = sessions - 1,
@@ -518,16 +517,11 @@ function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired'): string {
             timer = CASE WHEN ${end} THEN NULL ELSE timer END
           WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
           RETURNING ${LOSS_CONTEXT}, ended_at IS NOT NULL AS released),
-    f AS (UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = ${lic} AND lease_id = (SELECT id FROM l WHERE released)
-            AND slot < (SELECT max_seats FROM licenses WHERE id = ${lic})
-            AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ${lic} AND o.lease_id IS NOT NULL
-                              AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ${lic}))
-          RETURNING slot),
+    f AS (${freeSlotsSql('lease_id = (SELECT id FROM l WHERE released)', '(SELECT license_id FROM l WHERE released)')} RETURNING slot),
     v AS (INSERT INTO events (account_id, lease_id, type, data, at)
             SELECT account_id, id, 'lease.ended', CAST(? AS TEXT), CAST(? AS BIGINT) FROM l WHERE released RETURNING seq)
     SELECT s.lease_id AS claimed, l.*, (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
-      l.released AND EXISTS (SELECT 1 FROM leases w WHERE w.product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND w.kind = 'flex' AND w.ended_at IS NULL
-        UNION ALL SELECT 1 FROM tickets WHERE product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND status = 'waiting') AS waiting
+      l.released AND ${waitingSql('license', 'l.license_id')} AS waiting
     FROM s LEFT JOIN l ON true`;
 }
 

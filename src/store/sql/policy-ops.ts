@@ -183,10 +183,11 @@ function toTicketRow(r: Row): TicketRow {
 
 /**
  * Whether a flex lease or a ticket waits for a seat of a product, as a boolean expression:
- * the product named by a license id (`by: 'license'`) or by its own id, given twice.
+ * the product named by a license id (`by: 'license'`) or by its own id, given twice; `license`
+ * may instead be an SQL expression for the license id.
  */
-export function waitingSql(by: 'license' | 'product'): string {
-  const product = by === 'license' ? '(SELECT product_id FROM licenses WHERE id = ?)' : '?';
+export function waitingSql(by: 'license' | 'product', license = '?'): string {
+  const product = by === 'license' ? `(SELECT product_id FROM licenses WHERE id = ${license})` : '?';
   return `EXISTS (SELECT 1 FROM leases WHERE product_id = ${product} AND kind = 'flex' AND ended_at IS NULL
     UNION ALL SELECT 1 FROM tickets WHERE product_id = ${product} AND status = 'waiting')`;
 }

@@ -159,12 +159,13 @@ export async function freeSeat(tx: SqlExecutor, licenseId: string, leaseId: stri
  * primary key (every held seat of a license of 10,000: 3.2 ms for 64 holders) instead of
  * looking the holders up in `seat_slots_held` (0.17 ms). PostgreSQL, once it has statistics,
  * looks them up there as well (with `license_id = ?` it read the license's slots by bitmap).
+ * `license`: the license as a parameter (given four times), or an SQL expression for it.
  */
-export function freeSlotsSql(holderCondition: string): string {
-  return `UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = ? AND ${holderCondition}
-    AND slot < (SELECT max_seats FROM licenses WHERE id = ?)
-    AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ? AND o.lease_id IS NOT NULL
-                      AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ?))`;
+export function freeSlotsSql(holderCondition: string, license = '?'): string {
+  return `UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = ${license} AND ${holderCondition}
+    AND slot < (SELECT max_seats FROM licenses WHERE id = ${license})
+    AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = ${license} AND o.lease_id IS NOT NULL
+                      AND o.slot >= (SELECT max_seats FROM licenses WHERE id = ${license}))`;
 }
 
 /** `freeSeat` for many holders at once: a statement per license frees every slot the fast path can. */
