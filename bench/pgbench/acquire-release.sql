@@ -44,13 +44,13 @@ BEGIN;
 -- The session's end with its lease's count and, the last session gone, the lease's end with its
 -- seat, its event and the check for waiters, in one statement (lease-ops closeSessionSqlPg).
 WITH s AS (UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL AND token_hash = 'h' RETURNING lease_id),
-     n AS (SELECT CAST(2 AS BIGINT) AS at, CAST('released' AS TEXT) AS reason),
+     n AS (SELECT CAST(2 AS BIGINT) AS at, CAST('released' AS TEXT) AS reason, (SELECT (p.config::jsonb ->> 'linger')::numeric FROM leases x JOIN products p ON p.id = x.product_id WHERE x.id = (SELECT lease_id FROM s)) AS linger),
      l AS (UPDATE leases SET sessions = sessions - 1,
-             status = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN 'ended' ELSE status END,
-             ended_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN (SELECT at FROM n) ELSE ended_at END,
-             end_reason = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN (SELECT reason FROM n) ELSE end_reason END,
-             due_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN NULL ELSE due_at END,
-             timer = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0) THEN NULL ELSE timer END
+             status = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN 'ended' ELSE status END,
+             ended_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN (SELECT at FROM n) ELSE ended_at END,
+             end_reason = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN (SELECT reason FROM n) ELSE end_reason END,
+             due_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN NULL ELSE due_at END,
+             timer = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN NULL ELSE timer END
            WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
            RETURNING id, account_id, license_id, kind, sessions, hold,
              (SELECT config FROM products WHERE id = leases.product_id) AS product_config,

@@ -119,7 +119,7 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   // free slot with a conditional update: the database, not this code, decides there is room.
   const claim = await claimCandidateSeat(tx, product.id, who, req.platform, now, req.newLease.id, !req.standby);
   const { granted } = claim;
-  if (!claim.granted && claim.suspended && claim.candidates === 0) return { kind: 'license-suspended' };
+  if (!granted && claim.suspended && claim.candidates === 0) return { kind: 'license-suspended' };
   if (granted && req.standby) {
     // A seat reserved for a client that has not connected: no session, optionally timed out.
     const timeout = product.standbyTimeout;
@@ -493,7 +493,8 @@ export async function expireSessions(
  * test/store/pg-round-trips.test.ts covers each condition.
  */
 function releasesAtOnceSql(how: 'ended' | 'expired'): string {
-  const linger = how === 'ended' ? " AND (SELECT (config::jsonb ->> 'linger')::numeric FROM products WHERE id = leases.product_id) = 0" : '';
+  // `n.linger`: the product's, read once per statement (see closeSessionSqlPg).
+  const linger = how === 'ended' ? ' AND (SELECT linger FROM n) = 0' : '';
   return `(sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage')${linger})`;
 }
 
@@ -502,13 +503,15 @@ function releasesAtOnceSql(how: 'ended' | 'expired'): string {
  * that ends the lease at once (`releasesAtOnceSql`), the lease's end with its seat, its
  * `lease.ended` event and the check whether anyone waits for the seat (as `endSeatedLease`).
  * The decrement and the end are one update of the lease's row: PostgreSQL lets a statement
- * update a row only once, and the conditions are then read from the row as it is locked.
+ * update a row only once, and the conditions are then read from the row as it is locked. The
+ * product's linger is read once, in `n` (a lease's product never changes).
  * Parameters: the session claim's, then the time, the end reason, the event's data, the time.
  */
 function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired'): string {
   const end = releasesAtOnceSql(how);
   return `WITH s AS (${claimSql}),
-    n AS (SELECT CAST(? AS BIGINT) AS at, CAST(? AS TEXT) AS reason),
+    n AS (SELECT CAST(? AS BIGINT) AS at, CAST(? AS TEXT) AS reason,
+            (SELECT (p.config::jsonb ->> 'linger')::numeric FROM leases x JOIN products p ON p.id = x.product_id WHERE x.id = (SELECT lease_id FROM s)) AS linger),
     l AS (UPDATE leases SET sessions = sessions - 1,
             status = CASE WHEN ${end} THEN 'ended' ELSE status END,
             ended_at = CASE WHEN ${end} THEN (SELECT at FROM n) ELSE ended_at END,
