@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { makeClient, type Client } from './http.js';
 import { prepareBenchDb, runPgbench, type PgbenchResult } from './pgbench.js';
 import { cpuSeconds, pidsNamed, systemBusySeconds, wallMs, writeCalls } from './proc.js';
+import { freePort } from './servers.js';
 
 const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, pg: { type: 'string' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } } });
 // --profile: each server writes a CPU profile (V8's --cpu-prof) to bench/results/profiles when
@@ -60,7 +61,8 @@ process.on('exit', stopAll);
 process.on('SIGINT', () => process.exit(130));
 
 async function startServer(url: string): Promise<{ base: string; child: ChildProcess }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  // A port the system has just handed out (a random one collided once with a port in use).
+  const port = await freePort();
   const child = spawn(process.execPath, [...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${ROOT}bench/results/profiles`] : []), `${ROOT}dist/cli/main.js`, 'serve', '--port', String(port), '--database', url], {
     env: { ...process.env, SEATKEEPER_ADMIN_PASSWORD: PASSWORD, SEATKEEPER_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'],
   });
