@@ -7,12 +7,14 @@
 BEGIN;
 \if :refusal_first
 -- The store's first statement for a request that can only be refused (lease-ops readFullness):
--- how many slots below a limit are free (up to two), is any license soft or suspended, the
--- account's settings, the load a refusal reports, and the next license start or expiry.
-SELECT CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats WHERE li.product_id = :product LIMIT 2) AS two) > 0 THEN 1 ELSE 0 END AS free,
+-- how many slots below a limit are free (up to 16), is any license soft or suspended, is any
+-- for a team or a platform, the account's settings, the load a refusal reports, and the next
+-- license start or expiry.
+SELECT CASE WHEN (SELECT COUNT(*) FROM (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats WHERE li.product_id = :product LIMIT 16) AS counted) > 0 THEN 1 ELSE 0 END AS free,
   (SELECT settings FROM accounts WHERE id = 'acc_bench') AS settings,
   (SELECT COALESCE(MIN(CASE WHEN li.starts_at > 1 THEN li.starts_at WHEN li.expires_at > 1 THEN li.expires_at END), 0) FROM licenses li WHERE li.product_id = :product) AS until,
   EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = :product AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
+  EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = :product AND (li.team_id IS NOT NULL OR li.platform IS NOT NULL)) AS restricted,
   (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0) FROM licenses li WHERE li.product_id = :product) AS in_use_when_full,
   (SELECT COALESCE(SUM(li.seats), 0) FROM licenses li WHERE li.product_id = :product) AS capacity \gset
 \else

@@ -9,6 +9,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { postgresReachable } from '../helpers/stores.js';
 import { useOneSeat, type OneSeat } from '../helpers/one-seat.js';
 import { sentStatements } from '../helpers/pg-statements.js';
+import type { SqlDriver } from '../../src/store/sql/driver.js';
+import { FREE_SLOTS_COUNTED, readRefuses, type Fullness } from '../../src/store/sql/lease-ops.js';
+import type { AcquireRequest } from '../../src/store/types.js';
+import { defaultSettings } from '../../src/server/defaults.js';
+import type { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
@@ -51,6 +56,156 @@ describe.runIf(reachable)('refusals on PostgreSQL', () => {
   });
 });
 
+/** Runs `then` after each fullness read the store sends on PostgreSQL, before its answer is used. */
+function onFullnessRead(driver: SqlDriver, then: () => Promise<void>) {
+  const whenSent = driver.whenSent!.bind(driver);
+  return vi.spyOn(driver as Required<SqlDriver>, 'whenSent').mockImplementation((onSend) => {
+    const ex = whenSent(onSend);
+    return {
+      ...ex,
+      get: async <T>(sql: string, params?: readonly unknown[]) => {
+        const r = await ex.get<T>(sql, params);
+        if (sql.includes(' AS free,')) await then();
+        return r;
+      },
+    };
+  });
+}
+
+/** Holds the next transaction the driver is asked for until `release` is called. */
+function holdNextTransaction(driver: SqlDriver) {
+  const run = driver.transaction.bind(driver);
+  let release!: () => void;
+  let parked!: () => void;
+  const isParked = new Promise<void>((r) => (parked = r));
+  const spy = vi.spyOn(driver, 'transaction').mockImplementationOnce((fn) => new Promise((resolve, reject) => {
+    release = () => void run(fn).then(resolve, reject);
+    parked();
+  }));
+  return { spy, isParked, release: () => release() };
+}
+
+const countReads = (sent: string[]) => sent.filter((t) => t.includes(' AS free,')).length;
+
+describe.runIf(reachable)("this server's claims ahead of a request, on PostgreSQL", () => {
+  const seat = useOneSeat('postgres', 'c', NOW);
+
+  it('refuses from the read when they are as many as the free slots, and queues a claim when fewer', async () => {
+    const { store, driver, request, held, account, product } = await fill(seat());
+    await store.endSession(held.session.id, 'ended', NOW + 1);
+
+    // One slot free; a request reads it and queues its claim, which is held back.
+    const first = holdNextTransaction(driver);
+    const claimed = store.acquire(request(), NOW + 1);
+    await first.isParked;
+    // The next request reads the same free slot, already being claimed: refused from the read.
+    expect(await store.acquire(request(), NOW + 1)).toEqual(REFUSED);
+    expect(first.spy).toHaveBeenCalledTimes(1);
+    first.release();
+    expect((await claimed).kind).toBe('granted');
+    first.spy.mockRestore();
+
+    // Two slots free (a second license) and one claim ahead: the next request claims too.
+    await store.createLicense(account, 'lic_c2', {
+      productId: product.id, seats: 2, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    const second = holdNextTransaction(driver);
+    const claimedToo = store.acquire(request(), NOW + 2);
+    await second.isParked;
+    expect((await store.acquire(request(), NOW + 2)).kind).toBe('granted');
+    expect(second.spy).toHaveBeenCalledTimes(2);
+    second.release();
+    expect((await claimedToo).kind).toBe('granted');
+    second.spy.mockRestore();
+    // Every seat of both licenses is held, and none twice.
+    expect(await store.usage(account, NOW + 2)).toMatchObject([{ inUse: 3, capacity: 3 }]);
+  });
+});
+
+describe('whether a fullness read refuses', () => {
+  const { product } = { product: { id: 'prd', quota: null } };
+  const req = { product, ppu: undefined } as unknown as AcquireRequest;
+  const read = (freeSlots: number, o: Partial<Fullness> = {}): Fullness => ({
+    settings: JSON.stringify(defaultSettings()), freeSlots, special: false, restricted: false, inUseWhenFull: 10, capacity: 10, at: NOW, until: Infinity, ...o,
+  });
+
+  it('refuses when no slot is free, or when claims ahead take every free slot it counted', () => {
+    expect(readRefuses(req, read(0), 0)).toBe(true);
+    expect(readRefuses(req, read(2), 1)).toBe(false);
+    expect(readRefuses(req, read(2), 2)).toBe(true);
+    expect(readRefuses(req, read(2), 5)).toBe(true);
+    // Counted as "that many or more": claims ahead never take them all.
+    expect(readRefuses(req, read(FREE_SLOTS_COUNTED), 1000)).toBe(false);
+    // A license for a team or a platform: the claims ahead may not be for the slot this request may take.
+    expect(readRefuses(req, read(2, { restricted: true }), 5)).toBe(false);
+    expect(readRefuses(req, read(0, { restricted: true }), 0)).toBe(true);
+  });
+
+  it('never refuses when a license is soft or suspended, or pay-per-use may serve the request', () => {
+    expect(readRefuses(req, read(0, { special: true }), 0)).toBe(false);
+    const settings = defaultSettings();
+    const ppu = read(0, { settings: JSON.stringify({ ...settings, ppu: { ...settings.ppu, enabled: true } }) });
+    expect(readRefuses(req, ppu, 0)).toBe(false);
+    expect(readRefuses({ ...req, ppu: false }, ppu, 0)).toBe(true);
+  });
+});
+
+describe.runIf(reachable)('a product with many free slots, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'm', NOW);
+
+  it('is claimed at once after a grant whose read found them; with a few, the next request reads first', async () => {
+    const { store, request, account, product } = await fill(seat());
+    const license = (id: string, seats: number) => store.createLicense(account, id, {
+      productId: product.id, seats, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    // A few free slots: after the grant the product may be full again soon, and the next
+    // request reads first, where it would count the claims ahead of it.
+    await license('lic_m2', 3);
+    for (let i = 0; i < 2; i++) {
+      const few = await sentStatements(() => store.acquire(request(), NOW));
+      expect(few.value.kind).toBe('granted');
+      expect(countReads(few.sent)).toBe(1);
+    }
+    await license('lic_m3', FREE_SLOTS_COUNTED + 4);
+    // Known to be full: read first, and the read finds the new license's slots.
+    const first = await sentStatements(() => store.acquire(request(), NOW));
+    expect(first.value.kind).toBe('granted');
+    expect(countReads(first.sent)).toBe(1);
+    const next = await sentStatements(() => store.acquire(request(), NOW));
+    expect(next.value.kind).toBe('granted');
+    expect(countReads(next.sent)).toBe(0);
+  });
+});
+
+describe.runIf(reachable)('requests that read while a read waits for a connection, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'f', NOW);
+
+  it("share that read, and a request after it went out reads again", async () => {
+    const { store, driver, request } = await fill(seat());
+    const pool = (driver as PostgresDriver).pool;
+    // Every connection busy: the first request's read waits, and two more ask meanwhile.
+    const busy = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
+    const shared = await sentStatements(async () => {
+      const answers = Promise.all([store.acquire(request(), NOW), store.acquire(request(), NOW), store.acquire(request(), NOW)]);
+      for (const c of busy) c.release();
+      return answers;
+    });
+    expect(shared.value).toEqual([REFUSED, REFUSED, REFUSED]);
+    expect(countReads(shared.sent)).toBe(1);
+
+    // A request that asks once the first read has gone out reads for itself.
+    let second: Promise<unknown> | undefined;
+    const spy = onFullnessRead(driver, async () => {
+      second ??= store.acquire(request(), NOW);
+    });
+    const own = await sentStatements(async () => [await store.acquire(request(), NOW), await second]).finally(() => spy.mockRestore());
+    expect(own.value).toEqual([REFUSED, REFUSED]);
+    expect(countReads(own.sent)).toBe(2);
+  });
+});
+
 describe.runIf(reachable)('a seat taken between the read and the claim, on PostgreSQL', () => {
   const seat = useOneSeat('postgres', 'q', NOW);
 
@@ -60,16 +215,12 @@ describe.runIf(reachable)('a seat taken between the read and the claim, on Postg
 
     // The next request's read finds the freed slot; before its transaction runs, another
     // request (another server, say) takes it.
-    const get = driver.get.bind(driver);
     let racing = false;
     let raced: Awaited<ReturnType<typeof store.acquire>> | null = null;
-    const spyGet = vi.spyOn(driver, 'get').mockImplementation(async (sql, params) => {
-      const r = await get(sql, params);
-      if (!racing && sql.includes(' AS free,')) {
-        racing = true;
-        raced = await store.acquire(request(), NOW + 1);
-      }
-      return r as never;
+    const spyGet = onFullnessRead(driver, async () => {
+      if (racing) return;
+      racing = true;
+      raced = await store.acquire(request(), NOW + 1);
     });
     const { value: refused, sent } = await sentStatements(() => store.acquire(request(), NOW + 1)).finally(() => spyGet.mockRestore());
     expect(raced).toMatchObject({ kind: 'granted' });

@@ -29,6 +29,12 @@ export interface SqlDriver extends SqlExecutor {
    * that a read may be reused while it stays the same. Absent where other servers write.
    */
   writeGeneration?: () => number;
+  /**
+   * PostgreSQL: statements on the pool, as on the driver itself, that call `onSend` when a
+   * connection is free and the statement goes out. Until then the statement waits for a
+   * connection, and what it will read is no older than anything that happens meanwhile.
+   */
+  whenSent?(onSend: () => void): SqlExecutor;
   /** Periodic upkeep (SQLite: a WAL checkpoint), settled when done; it never rejects. */
   maintain?(): Promise<void>;
   /** Runs the migrations not yet applied, safely when several servers start at once. */

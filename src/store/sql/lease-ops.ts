@@ -150,15 +150,17 @@ export interface RefusalFirst {
 
 /**
  * What the one-read refusal reads of a product: how many slots below a license's limit are
- * free (0, 1, or 2 for two or more), whether a license is soft or suspended, the seats in use
+ * free (counted up to `FREE_SLOTS_COUNTED`, which stands for that many or more), whether a license is soft or suspended, the seats in use
  * when none is free, the valid capacity, and the account's settings. Valid at `at` and, while
  * nothing is written, until `until`: the next time a license of the product starts or expires
  * (the capacity is the only part that depends on the time).
  */
 export interface Fullness {
   settings: string;
-  freeSlots: 0 | 1 | 2;
+  freeSlots: number;
   special: boolean;
+  /** A license of the product is for a team or a platform: a free slot may not be for everyone. */
+  restricted: boolean;
   inUseWhenFull: number;
   capacity: number;
   at: number;
@@ -166,6 +168,9 @@ export interface Fullness {
   /** PostgreSQL, when read for a user: that user's live leases, read with the rest. */
   own?: Lease[];
 }
+
+/** How far the one-read refusal counts a product's free slots: a bound on the read's cost. */
+export const FREE_SLOTS_COUNTED = 16;
 
 /**
  * One read. When no slot below a license's limit is free, every one of them is held, so the
@@ -177,18 +182,19 @@ export async function readFullness(db: SqlExecutor, accountId: string, productId
   const r = await db.get<Row>(
     `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings,
        (SELECT COUNT(*) FROM (SELECT 1 FROM licenses li JOIN seat_slots ss ON ss.license_id = li.id AND ss.lease_id IS NULL AND ss.slot < li.max_seats
-                WHERE li.product_id = ? LIMIT 2) AS two) AS free,
+                WHERE li.product_id = ? LIMIT ${FREE_SLOTS_COUNTED}) AS counted) AS free,
        EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.enforcement = 'soft' OR li.suspended_at IS NOT NULL)) AS special,
+       EXISTS (SELECT 1 FROM licenses li WHERE li.product_id = ? AND (li.team_id IS NOT NULL OR li.platform IS NOT NULL)) AS restricted,
        (SELECT COALESCE(SUM(li.max_seats + (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.slot >= li.max_seats AND ss.lease_id IS NOT NULL)), 0)
           FROM licenses li WHERE li.product_id = ?) AS in_use_when_full,
        (SELECT MIN(CASE WHEN li.starts_at > ? THEN li.starts_at WHEN li.expires_at > ? THEN li.expires_at END)
           FROM licenses li WHERE li.product_id = ?) AS until,
        ${CAPACITY_SQL}${own ? `, ${OWN_LEASES_JSON_PG}` : ''}`,
-    [accountId, productId, productId, productId, now, now, productId, ...capacityParams(productId, now), ...(own ? [userId, accountId] : [])],
+    [accountId, productId, productId, productId, productId, now, now, productId, ...capacityParams(productId, now), ...(own ? [userId, accountId] : [])],
   );
   // SQL booleans: 0/1 on SQLite, false/true on PostgreSQL; num() reads both.
   return {
-    settings: str(r?.settings ?? '{}'), freeSlots: Math.min(2, num(r?.free ?? 0)) as 0 | 1 | 2, special: num(r?.special ?? 0) === 1,
+    settings: str(r?.settings ?? '{}'), freeSlots: num(r?.free ?? 0), special: num(r?.special ?? 0) === 1, restricted: num(r?.restricted ?? 0) === 1,
     inUseWhenFull: num(r?.in_use_when_full ?? 0), capacity: num(r?.capacity ?? 0),
     at: now, until: r?.until === null || r?.until === undefined ? Number.POSITIVE_INFINITY : num(r.until),
     // node-postgres parses a json column.
@@ -211,20 +217,13 @@ export async function readFullness(db: SqlExecutor, accountId: string, productId
  * reported freed to anyone either.
  */
 export async function quickRefusal(db: SqlExecutor, req: AcquireRequest, now: number, o: QuickRefusalOptions = {}): Promise<NoSeat | null> {
-  const { product } = req;
-  if (!onlyRefusable({
-    seatModel: product.seatModel, seatKey: o.key !== undefined ? o.key : seatKey(product.seatModel, req.user?.id ?? null, req.device), join: req.join,
-    maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
-    standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
-  })) return null;
+  if (!refusableByRead(req, o.key)) return null;
   let f = o.known;
   if (f === undefined) {
-    f = await readFullness(db, req.accountId, product.id, now, req.user?.id ?? null);
+    f = await readFullness(db, req.accountId, req.product.id, now, req.user?.id ?? null);
     o.seen?.(f);
   }
-  if (f.freeSlots > 0 || f.special) return null;
-  if (req.ppu !== false && ppuEnabled(f.settings)) return null;
-  return { kind: 'no-seat', inUse: f.inUseWhenFull, capacity: f.capacity, ownLeases: f.own ?? await ownLeases(db, req.accountId, req.user?.id ?? null) };
+  return readRefuses(req, f, 0) ? noSeatFromRead(db, req, f) : null;
 }
 
 export interface QuickRefusalOptions {
@@ -234,6 +233,38 @@ export interface QuickRefusalOptions {
   seen?: ((f: Fullness) => void) | undefined;
   /** A read still valid (see `SqlStore.acquire`): no statement is sent for it. */
   known?: Fullness;
+}
+
+/** Whether a refusal from one read is possible at all: the request has no way but a free seat. */
+export function refusableByRead(req: AcquireRequest, key?: string | null): boolean {
+  const { product } = req;
+  return onlyRefusable({
+    seatModel: product.seatModel, seatKey: key !== undefined ? key : seatKey(product.seatModel, req.user?.id ?? null, req.device), join: req.join,
+    maxLeases: req.user?.maxLeases ?? null, hasQuota: product.quota !== null,
+    standby: req.standby, wait: req.wait, flex: flexEligible(req.channel, product.flex.channels, req.flex),
+  });
+}
+
+/**
+ * Whether a read refuses a request that `refusableByRead` allows: no license is soft or
+ * suspended, pay-per-use cannot serve it, and no slot is free for it. `claiming`: on
+ * PostgreSQL, how many acquiring transactions of the product this server has queued or
+ * running ahead of this request. The read sees what is committed, so a slot they are
+ * claiming still reads as free; when they are at least as many as the free slots, the
+ * request is refused from the read instead of queueing a transaction that would find every
+ * free slot locked (`FOR UPDATE SKIP LOCKED`) or taken, and refuse all the same. Not when a
+ * license is for a team or a platform: the claims ahead may be for slots this request could
+ * not take, and the free slot for this one.
+ */
+export function readRefuses(req: AcquireRequest, f: Fullness, claiming: number): boolean {
+  if (f.special) return false;
+  if (f.freeSlots > 0 && (f.restricted || f.freeSlots >= FREE_SLOTS_COUNTED || claiming < f.freeSlots)) return false;
+  return req.ppu === false || !ppuEnabled(f.settings);
+}
+
+/** The refusal `readRefuses` decided, with the load the read found. */
+export async function noSeatFromRead(db: SqlExecutor, req: AcquireRequest, f: Fullness): Promise<NoSeat> {
+  return { kind: 'no-seat', inUse: f.inUseWhenFull, capacity: f.capacity, ownLeases: f.own ?? await ownLeases(db, req.accountId, req.user?.id ?? null) };
 }
 
 /** Whether the account's settings enable pay-per-use, remembered for the last settings read. */

@@ -89,6 +89,28 @@ export class PostgresDriver implements SqlDriver {
     return this.exec(this.pool).run(sql, params);
   }
 
+  whenSent(onSend: () => void): SqlExecutor {
+    const on = async <T>(f: (ex: SqlExecutor) => Promise<T>): Promise<T> => {
+      const client = await this.pool.connect();
+      onSend();
+      try {
+        const r = await f(this.exec(client));
+        client.release();
+        return r;
+      } catch (e) {
+        // As pool.query does: a client whose statement failed is not reused.
+        client.release(e instanceof Error ? e : true);
+        throw e;
+      }
+    };
+    return {
+      dialect: 'postgres',
+      all: <T>(s: string, params?: readonly unknown[]) => on((ex) => ex.all<T>(s, params)),
+      get: <T>(s: string, params?: readonly unknown[]) => on((ex) => ex.get<T>(s, params)),
+      run: (s: string, params?: readonly unknown[]) => on((ex) => ex.run(s, params)),
+    };
+  }
+
   /**
    * Group commit, as on SQLite: transactions queue, and each of up to `lanes` connections
    * takes what has queued and runs it inside one BEGIN … COMMIT. PostgreSQL flushes its WAL

@@ -43,6 +43,15 @@ export class SqlStore extends SqlSetupStore implements Store {
    * refused is refused from it without a transaction. Any write invalidates every entry.
    */
   private readonly fullness = new Map<string, { gen: number; f: leaseOps.Fullness }>();
+  /** This server's acquiring transactions per product, from queueing to answer (read on PostgreSQL). */
+  private readonly claiming = new Map<string, number>();
+  /**
+   * PostgreSQL: fullness reads still waiting for a connection, per product and user. A request
+   * that would make the same read while one waits takes that read's answer: its statement has
+   * not gone out, so what it reads is no older than the request. Under contention these reads
+   * queue for the pool's free connections, and most would read the same thing.
+   */
+  private readonly waitingReads = new Map<string, Promise<leaseOps.Fullness>>();
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
 
@@ -57,8 +66,13 @@ export class SqlStore extends SqlSetupStore implements Store {
         if (refusalFirst && this.dialect === 'postgres') {
           // One statement on a free connection, not a place in a group commit: a refusal
           // writes nothing, so it need not wait for a batch's flush (or hold up one).
-          const refused = await leaseOps.quickRefusal(this.db, req, now, { seen: (f) => (lastRead = f) });
-          if (refused) return refused;
+          if (leaseOps.refusableByRead(req)) {
+            const f = await this.fullnessRead(req, now);
+            // Decided with no await between the read and the count of claims below, so that
+            // requests sharing one read are counted one after the other.
+            if (leaseOps.readRefuses(req, f, this.claiming.get(productId) ?? 0)) return leaseOps.noSeatFromRead(this.db, req, f);
+            lastRead = f;
+          }
           refusalFirst = false;
         }
         const generation = this.db.writeGeneration;
@@ -77,14 +91,55 @@ export class SqlStore extends SqlSetupStore implements Store {
             if (generation) this.fullness.set(productId, { gen: generation(), f });
           },
         };
-        const outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, hint));
+        this.claiming.set(productId, (this.claiming.get(productId) ?? 0) + 1);
+        let outcome: AcquireOutcome;
+        try {
+          outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, hint));
+        } finally {
+          const n = (this.claiming.get(productId) ?? 1) - 1;
+          if (n === 0) this.claiming.delete(productId);
+          else this.claiming.set(productId, n);
+        }
         if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
-        else if (outcome.kind === 'granted' && lastRead?.freeSlots !== 1) this.fullProducts.delete(productId);
+        else if (outcome.kind === 'granted' && (lastRead === undefined || this.roomToSpare(lastRead))) this.fullProducts.delete(productId);
         return outcome;
       } catch (e) {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
     }
+  }
+
+  /**
+   * Whether a grant whose read found `f` ends reading first. On SQLite, unless the read had
+   * found one free slot only: the grant most likely took it. On PostgreSQL, only when the
+   * read found many free slots: a request that skips the read also skips the count of claims
+   * (`leaseOps.readRefuses`), and under contention a burst of them would queue transactions
+   * that find the few free slots taken and refuse all the same.
+   */
+  private roomToSpare(f: leaseOps.Fullness): boolean {
+    return this.dialect === 'postgres' ? f.freeSlots >= leaseOps.FREE_SLOTS_COUNTED : f.freeSlots !== 1;
+  }
+
+  /** The product's fullness for a request, read once for all requests that ask while it waits. */
+  private async fullnessRead(req: AcquireRequest, now: number): Promise<leaseOps.Fullness> {
+    const key = `${req.product.id} ${req.user?.id ?? ''}`;
+    const waiting = this.waitingReads.get(key);
+    if (waiting) {
+      const f = await waiting;
+      // Read at another time than this request's: valid only while no license starts or ends.
+      if (f.at <= now && now < f.until) return f;
+    }
+    let sent = false;
+    let read: Promise<leaseOps.Fullness> | undefined;
+    const done = () => {
+      sent = true;
+      if (read !== undefined && this.waitingReads.get(key) === read) this.waitingReads.delete(key);
+    };
+    read = leaseOps.readFullness(this.db.whenSent?.(done) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
+    if (!sent) this.waitingReads.set(key, read);
+    // A read that fails before it is sent must not be handed to later requests.
+    read.catch(done);
+    return read;
   }
 
   heartbeat(sessionId: string): Promise<HeartbeatOutcome> {
