@@ -129,13 +129,15 @@ export class SqlStore extends SqlSetupStore implements Store {
       // Read at another time than this request's: valid only while no license starts or ends.
       if (f.at <= now && now < f.until) return f;
     }
+    // `sent` and `mine` are set up before the read starts, in case its statement goes out at once.
     let sent = false;
-    let read: Promise<leaseOps.Fullness> | undefined;
+    const mine: { read?: Promise<leaseOps.Fullness> } = {};
     const done = () => {
       sent = true;
-      if (read !== undefined && this.waitingReads.get(key) === read) this.waitingReads.delete(key);
+      if (mine.read !== undefined && this.waitingReads.get(key) === mine.read) this.waitingReads.delete(key);
     };
-    read = leaseOps.readFullness(this.db.whenSent?.(done) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
+    const read = leaseOps.readFullness(this.db.whenSent?.(done) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
+    mine.read = read;
     if (!sent) this.waitingReads.set(key, read);
     // A read that fails before it is sent must not be handed to later requests.
     read.catch(done);
