@@ -151,6 +151,26 @@ describe('whether a fullness read refuses', () => {
   });
 });
 
+describe.runIf(reachable)('a request ahead that may take no slot, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'j', NOW);
+
+  it('is not counted as a claim: one joining a lease leaves the free slot to the next request', async () => {
+    const { store, driver, request, held, account, product } = await fill(seat());
+    await store.createLicense(account, 'lic_j2', {
+      productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: null,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    const join = holdNextTransaction(driver);
+    const joined = store.acquire({ ...request(), join: held.lease.joinCode }, NOW + 1);
+    await join.isParked;
+    const next = await store.acquire(request(), NOW + 1);
+    expect(next).toMatchObject({ kind: 'granted', lease: { license: 'lic_j2' } });
+    join.release();
+    expect(await joined).toMatchObject({ kind: 'granted', lease: { id: held.lease.id } });
+    join.spy.mockRestore();
+  });
+});
+
 describe.runIf(reachable)('a product with many free slots, on PostgreSQL', () => {
   const seat = useOneSeat('postgres', 'm', NOW);
 

@@ -43,7 +43,10 @@ export class SqlStore extends SqlSetupStore implements Store {
    * refused is refused from it without a transaction. Any write invalidates every entry.
    */
   private readonly fullness = new Map<string, { gen: number; f: leaseOps.Fullness }>();
-  /** This server's acquiring transactions per product, from queueing to answer (read on PostgreSQL). */
+  /**
+   * PostgreSQL: this server's acquiring transactions per product that claim a seat or are
+   * refused (see `claimer` in `acquire`), from queueing to answer.
+   */
   private readonly claiming = new Map<string, number>();
   /**
    * PostgreSQL: fullness reads still waiting for a connection, per product and user. A request
@@ -63,10 +66,14 @@ export class SqlStore extends SqlSetupStore implements Store {
       try {
         let refusalFirst = this.fullProducts.has(productId);
         let lastRead: leaseOps.Fullness | undefined;
+        // PostgreSQL: a request with no way but a free seat, which its transaction claims (or
+        // is refused). Only these are counted as claims ahead of later requests: one that may
+        // join a lease or reuse its device's may take no slot at all.
+        const claimer = this.dialect === 'postgres' && leaseOps.refusableByRead(req);
         if (refusalFirst && this.dialect === 'postgres') {
           // One statement on a free connection, not a place in a group commit: a refusal
           // writes nothing, so it need not wait for a batch's flush (or hold up one).
-          if (leaseOps.refusableByRead(req)) {
+          if (claimer) {
             const f = await this.fullnessRead(req, now);
             // Decided with no await between the read and the count of claims below, so that
             // requests sharing one read are counted one after the other.
@@ -91,14 +98,16 @@ export class SqlStore extends SqlSetupStore implements Store {
             if (generation) this.fullness.set(productId, { gen: generation(), f });
           },
         };
-        this.claiming.set(productId, (this.claiming.get(productId) ?? 0) + 1);
+        if (claimer) this.claiming.set(productId, (this.claiming.get(productId) ?? 0) + 1);
         let outcome: AcquireOutcome;
         try {
           outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, hint));
         } finally {
-          const n = (this.claiming.get(productId) ?? 1) - 1;
-          if (n === 0) this.claiming.delete(productId);
-          else this.claiming.set(productId, n);
+          if (claimer) {
+            const n = (this.claiming.get(productId) ?? 1) - 1;
+            if (n === 0) this.claiming.delete(productId);
+            else this.claiming.set(productId, n);
+          }
         }
         if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
         else if (outcome.kind === 'granted' && (lastRead === undefined || this.roomToSpare(lastRead))) this.fullProducts.delete(productId);
