@@ -4,13 +4,14 @@
  * up like the server's, so that "N % of what PostgreSQL itself does" compares like with like.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SqlStore } from '../src/store/sql/sql-store.js';
 import { PostgresDriver } from '../src/store/sql/postgres-driver.js';
+import { closeSessionSqlPg, sessionEndSql } from '../src/store/sql/lease-ops.js';
 import { defaultProductConfig, defaultSettings } from '../src/server/defaults.js';
 
 const DIR = fileURLToPath(new URL('./pgbench/', import.meta.url));
@@ -61,6 +62,41 @@ export async function prepareBenchDb(url: string, opts: { licenses: number; seat
   await c.end();
 }
 
+/**
+ * The store's own statement for a client's close (lease-ops `closeSessionSqlPg`), with its
+ * parameters written as pgbench expressions: the session the iteration started (its id and
+ * token hash as the script's grant made them), at time 2. `freeSeat`: as in the store.
+ */
+function releaseStatement(freeSeat?: string): string {
+  const values = ['2', "'ended'", "'ses_' || :n || '_' || :client_id", "'h'", '2', "'released'", `'${JSON.stringify({ reason: 'released' })}'`, '2'];
+  let i = 0;
+  const sql = closeSessionSqlPg(sessionEndSql(false, true), 'ended', freeSeat).replace(/\?/g, () => {
+    const v = values[i++];
+    if (v === undefined) throw new Error('the close statement takes more parameters than the bench gives');
+    return v;
+  });
+  if (i !== values.length) throw new Error('the close statement takes fewer parameters than the bench gives');
+  return `${sql};`;
+}
+
+/** What a script's `-- @release` line stands for: the slot version, or the counter row's. */
+const RELEASES: Record<string, () => string> = {
+  slot: () => releaseStatement(),
+  counter: () => releaseStatement('UPDATE bench_counter SET in_use = in_use - 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM l WHERE released) RETURNING 1'),
+};
+
+/** A script of bench/pgbench with its `-- @release` lines written out, in `dir`; its path. */
+function renderScript(script: string, dir: string): string {
+  const text = readFileSync(join(DIR, script), 'utf8').replace(/^-- @release (\w+)$/gm, (_, kind: string) => {
+    const make = RELEASES[kind];
+    if (!make) throw new Error(`${script}: no release "${kind}"`);
+    return make();
+  });
+  const path = join(dir, script);
+  writeFileSync(path, text);
+  return path;
+}
+
 /** Runs one pgbench script and reads throughput and latency percentiles from its log. */
 export async function runPgbench(url: string, script: string, clients: number, seconds: number, vars: Record<string, number | string>): Promise<PgbenchResult> {
   const logDir = mkdtempSync(join(tmpdir(), 'sk-pgbench-'));
@@ -68,7 +104,7 @@ export async function runPgbench(url: string, script: string, clients: number, s
   const args = [
     '-n', '-M', 'prepared', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds),
     '-h', u.hostname, '-p', u.port || '5432', '-U', decodeURIComponent(u.username || 'postgres'),
-    '-f', join(DIR, script), '-l', '--log-prefix', join(logDir, 'tx'),
+    '-f', renderScript(script, logDir), '-l', '--log-prefix', join(logDir, 'tx'),
     ...Object.entries(vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
     u.pathname.slice(1),
   ];

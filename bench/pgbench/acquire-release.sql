@@ -44,29 +44,8 @@ COMMIT;
 \if :got
 BEGIN;
 -- The session's end with its lease's count and, the last session gone, the lease's end with its
--- seat, its event and the check for waiters, in one statement (lease-ops closeSessionSqlPg).
-WITH s AS (UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL AND token_hash = 'h' RETURNING lease_id),
-     n AS (SELECT CAST(2 AS BIGINT) AS at, CAST('released' AS TEXT) AS reason, (SELECT (p.config::jsonb ->> 'linger')::numeric FROM leases x JOIN products p ON p.id = x.product_id WHERE x.id = (SELECT lease_id FROM s)) AS linger),
-     l AS (UPDATE leases SET sessions = sessions - 1,
-             status = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN 'ended' ELSE status END,
-             ended_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN (SELECT at FROM n) ELSE ended_at END,
-             end_reason = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN (SELECT reason FROM n) ELSE end_reason END,
-             due_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN NULL ELSE due_at END,
-             timer = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN NULL ELSE timer END
-           WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
-           RETURNING id, account_id, license_id, kind, sessions, hold,
-             (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
-             (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
-             (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings, ended_at IS NOT NULL AS released),
-     f AS (UPDATE seat_slots SET lease_id = NULL WHERE license_id || '' = (SELECT license_id FROM l WHERE released) AND lease_id = (SELECT id FROM l WHERE released)
-             AND slot < (SELECT max_seats FROM licenses WHERE id = (SELECT license_id FROM l WHERE released))
-             AND NOT EXISTS (SELECT 1 FROM seat_slots o WHERE o.license_id = (SELECT license_id FROM l WHERE released) AND o.lease_id IS NOT NULL
-                               AND o.slot >= (SELECT max_seats FROM licenses WHERE id = (SELECT license_id FROM l WHERE released)))
-           RETURNING slot),
-     v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT account_id, id, 'lease.ended', '{"reason":"released"}', 2 FROM l WHERE released RETURNING seq)
-SELECT s.lease_id AS claimed, l.*, (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
-  l.released AND EXISTS (SELECT 1 FROM leases w WHERE w.product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND w.kind = 'flex' AND w.ended_at IS NULL
-    UNION ALL SELECT 1 FROM tickets WHERE product_id = (SELECT product_id FROM licenses WHERE id = l.license_id) AND status = 'waiting') AS waiting
-FROM s LEFT JOIN l ON true;
+-- seat, its event and the check for waiters, in one statement: bench/pgbench.ts writes it here
+-- from the store's own builder (lease-ops closeSessionSqlPg).
+-- @release slot
 COMMIT;
 \endif

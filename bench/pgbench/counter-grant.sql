@@ -32,25 +32,8 @@ SELECT COALESCE(SUM((SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li
 COMMIT;
 \if :got
 BEGIN;
--- The same one statement as the slot version, with the counter decremented instead of a slot freed.
-WITH s AS (UPDATE sessions SET ended_at = 2, end_reason = 'ended' WHERE id = 'ses_' || :n || '_' || :client_id AND ended_at IS NULL AND token_hash = 'h' RETURNING lease_id),
-     n AS (SELECT (SELECT (p.config::jsonb ->> 'linger')::numeric FROM leases x JOIN products p ON p.id = x.product_id WHERE x.id = (SELECT lease_id FROM s)) AS linger),
-     l AS (UPDATE leases SET sessions = sessions - 1,
-             status = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN 'ended' ELSE status END,
-             ended_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN 2 ELSE ended_at END,
-             end_reason = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN 'released' ELSE end_reason END,
-             due_at = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN NULL ELSE due_at END,
-             timer = CASE WHEN (sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage') AND (SELECT linger FROM n) = 0) THEN NULL ELSE timer END
-           WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
-           RETURNING id, account_id, license_id, kind, sessions, hold,
-             (SELECT config FROM products WHERE id = leases.product_id) AS product_config,
-             (SELECT timezone FROM accounts WHERE id = leases.account_id) AS account_tz,
-             (SELECT settings FROM accounts WHERE id = leases.account_id) AS account_settings, ended_at IS NOT NULL AS released),
-     f AS (UPDATE bench_counter SET in_use = in_use - 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM l WHERE released) RETURNING 1),
-     v AS (INSERT INTO events (account_id, lease_id, type, data, at) SELECT account_id, id, 'lease.ended', '{"reason":"released"}', 2 FROM l WHERE released RETURNING seq)
-SELECT s.lease_id AS claimed, l.*, (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,
-  l.released AND EXISTS (SELECT 1 FROM leases w WHERE w.product_id = 'prd_hot' AND w.kind = 'flex' AND w.ended_at IS NULL
-    UNION ALL SELECT 1 FROM tickets WHERE product_id = 'prd_hot' AND status = 'waiting') AS waiting
-FROM s LEFT JOIN l ON true;
+-- The same one statement as the slot version (written here by bench/pgbench.ts from lease-ops
+-- closeSessionSqlPg), with the counter decremented instead of a slot freed.
+-- @release counter
 COMMIT;
 \endif

@@ -226,6 +226,49 @@ describe.runIf(reachable)('requests that read while a read waits for a connectio
   });
 });
 
+describe.runIf(reachable)('a waiting read and the requests that would join it, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'v', NOW);
+
+  it("is not used by a request whose time is past the read's validity (a license ended)", async () => {
+    const { store, driver, request, account, product } = await fill(seat());
+    // A second license, ending at NOW + 5 s, its one seat taken: full until then.
+    await store.createLicense(account, 'lic_v2', {
+      productId: product.id, seats: 1, name: null, team: null, platform: null, overage: 0, startsAt: null, expiresAt: NOW + 5000,
+      enforcement: 'hard', window: 180, exceptionQuota: null,
+    }, NOW);
+    expect((await store.acquire(request(), NOW)).kind).toBe('granted');
+    const pool = (driver as PostgresDriver).pool;
+    const busy = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
+    const { value, sent } = await sentStatements(async () => {
+      const answers = Promise.all([store.acquire(request(), NOW), store.acquire(request(), NOW + 10_000)]);
+      for (const c of busy) c.release();
+      return answers;
+    });
+    // The later request read for itself, and its answer has the capacity at its own time.
+    expect(countReads(sent)).toBe(2);
+    expect(value).toMatchObject([{ kind: 'no-seat', capacity: 2 }, { kind: 'no-seat', capacity: 1 }]);
+  });
+
+});
+
+describe.runIf(reachable)('a read that fails, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'e', NOW);
+
+  it('is not handed on when it fails before it is sent', async () => {
+    const { store, driver, request } = await fill(seat());
+    // As when no connection can be had: the statement fails and never goes out.
+    const spy = vi.spyOn(driver as Required<SqlDriver>, 'whenSent').mockImplementationOnce(() => ({
+      dialect: 'postgres',
+      all: () => Promise.reject(new Error('no connection')),
+      get: () => Promise.reject(new Error('no connection')),
+      run: () => Promise.reject(new Error('no connection')),
+    }));
+    await expect(store.acquire(request(), NOW)).rejects.toThrow('no connection');
+    spy.mockRestore();
+    expect(await store.acquire(request(), NOW)).toEqual(REFUSED);
+  });
+});
+
 describe.runIf(reachable)('a seat taken between the read and the claim, on PostgreSQL', () => {
   const seat = useOneSeat('postgres', 'q', NOW);
 

@@ -150,10 +150,11 @@ export interface RefusalFirst {
 
 /**
  * What the one-read refusal reads of a product: how many slots below a license's limit are
- * free (counted up to `FREE_SLOTS_COUNTED`, which stands for that many or more), whether a license is soft or suspended, the seats in use
- * when none is free, the valid capacity, and the account's settings. Valid at `at` and, while
- * nothing is written, until `until`: the next time a license of the product starts or expires
- * (the capacity is the only part that depends on the time).
+ * free (counted up to `FREE_SLOTS_COUNTED`, which stands for that many or more), whether a
+ * license is soft or suspended, the seats in use when none is free, the valid capacity, and
+ * the account's settings. Valid at `at` and, while nothing is written, until `until`: the
+ * next time a license of the product starts or expires (the capacity is the only part that
+ * depends on the time).
  */
 export interface Fullness {
   settings: string;
@@ -462,9 +463,8 @@ export async function endSession(
 export async function endOneSession(
   tx: SqlExecutor, sessionId: string, how: 'ended' | 'expired', now: number, aliveAfter: number | null, tokenHash: string | null,
 ): Promise<{ leaseId: string; events: LeaseEvent[] } | null> {
-  const guard = (aliveAfter === null ? '' : ' AND expires_at <= ?') + (tokenHash === null ? '' : ' AND token_hash = ?');
   const params = [now, how, sessionId, ...(aliveAfter === null ? [] : [aliveAfter]), ...(tokenHash === null ? [] : [tokenHash])];
-  const claimSql = `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`;
+  const claimSql = sessionEndSql(aliveAfter !== null, tokenHash !== null);
   if (tx.dialect === 'postgres') {
     // The lease's row comes back only if it was still live (as from `afterClaims`' update).
     // When the session was its last and the lease ends at once (`releasesAtOnceSql`), the same
@@ -530,6 +530,19 @@ function releasesAtOnceSql(how: 'ended' | 'expired'): string {
 }
 
 /**
+ * The conditional update that ends a live session and names its lease. Parameters: the time,
+ * the end kind, the session's id, then the shared deadline's bound (`aliveAfter`) and the
+ * token's hash (`tokenChecked`) when asked for.
+ */
+export function sessionEndSql(aliveAfter: boolean, tokenChecked: boolean): string {
+  const guard = (aliveAfter ? ' AND expires_at <= ?' : '') + (tokenChecked ? ' AND token_hash = ?' : '');
+  return `UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL${guard} RETURNING lease_id`;
+}
+
+/** How `closeSessionSqlPg` frees a released lease's seat: its slot (`freeSlotsSql`'s fast path). */
+const FREE_RELEASED_SLOT = `${freeSlotsSql('lease_id = (SELECT id FROM l WHERE released)', '(SELECT license_id FROM l WHERE released)')} RETURNING slot`;
+
+/**
  * A session's end on PostgreSQL, in one statement: the session, its lease's count and, when
  * that ends the lease at once (`releasesAtOnceSql`), the lease's end with its seat, its
  * `lease.ended` event and the check whether anyone waits for the seat (as `endSeatedLease`).
@@ -537,8 +550,10 @@ function releasesAtOnceSql(how: 'ended' | 'expired'): string {
  * update a row only once, and the conditions are then read from the row as it is locked. The
  * product's linger is read once, in `n` (a lease's product never changes).
  * Parameters: the session claim's, then the time, the end reason, the event's data, the time.
+ * `freeSeat`: the statement that frees the seat (the pgbench ceiling's counter-row version
+ * decrements its counter instead; bench/pgbench.ts writes its scripts from this function).
  */
-function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired'): string {
+export function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired', freeSeat = FREE_RELEASED_SLOT): string {
   const end = releasesAtOnceSql(how);
   return `WITH s AS (${claimSql}),
     n AS (SELECT CAST(? AS BIGINT) AS at, CAST(? AS TEXT) AS reason,
@@ -551,7 +566,7 @@ function closeSessionSqlPg(claimSql: string, how: 'ended' | 'expired'): string {
             timer = CASE WHEN ${end} THEN NULL ELSE timer END
           WHERE id = (SELECT lease_id FROM s) AND ended_at IS NULL
           RETURNING ${LOSS_CONTEXT}, ended_at IS NOT NULL AS released),
-    f AS (${freeSlotsSql('lease_id = (SELECT id FROM l WHERE released)', '(SELECT license_id FROM l WHERE released)')} RETURNING slot),
+    f AS (${freeSeat}),
     v AS (INSERT INTO events (account_id, lease_id, type, data, at)
             SELECT account_id, id, 'lease.ended', CAST(? AS TEXT), CAST(? AS BIGINT) FROM l WHERE released RETURNING seq)
     SELECT s.lease_id AS claimed, l.*, (SELECT seq FROM v) AS seq, (SELECT COUNT(*) FROM f) AS freed,

@@ -30,9 +30,9 @@ export class SqlStore extends SqlSetupStore implements Store {
   /**
    * Products whose last request here was refused for want of a seat: the next request tries
    * the one-read refusal first (see `leaseOps.acquire`). A hint for the order of statements,
-   * never for a decision. A grant clears it, unless that read had found one free slot only:
-   * the grant most likely took it, and the next request would most likely be refused the
-   * long way (candidates, a claim that fails, the refusal's reads).
+   * never for a decision. A grant clears it when that read found room to spare
+   * (`roomToSpare`); otherwise the next request would most likely be refused the long way
+   * (candidates, a claim that fails, the refusal's reads).
    */
   private readonly fullProducts = new Set<string>();
   /**
