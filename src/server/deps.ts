@@ -18,26 +18,42 @@ export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
   };
 }
 
-let turnEnd: Promise<void> | null = null;
+/** One event-loop turn, from the first caller of `thisTurn` to the check phase that ends it. */
+export interface Turn {
+  /** Whether the turn's check phase has come. */
+  ended: boolean;
+  /** Settles in that check phase. */
+  readonly end: Promise<void>;
+}
+
+let turn: Turn | null = null;
 
 /**
- * Settles in the check phase of the current event-loop turn, once for every caller of that
- * turn. An answer that would otherwise be written the moment its request is read (a
- * heartbeat needs no store) waits for it, so that the answers to all the requests read in one
- * turn leave together, as the answers of a group commit do. Written one by one, each wakes
- * its client while this process is still reading the others, and the ping-pong costs more
- * per request than the work itself: heartbeats went from about 22k to 29k per second on the
- * bench machine (docs/architecture.md, "Answers leave at the end of the turn"). The price is
- * at most one turn of latency, which under light load is microseconds.
+ * The current event-loop turn, ending in its check phase (one `setImmediate` shared by every
+ * caller of that turn). An answer that would otherwise be written the moment its request is
+ * read (a heartbeat needs no store) waits for it, so that the answers to all the requests
+ * read in one turn leave together, as the answers of a group commit do. Written one by one,
+ * each wakes its client while this process is still reading the others, and the ping-pong
+ * costs more per request than the work itself: heartbeats went from about 22k to 29k per
+ * second on the bench machine (docs/architecture.md, "Answers leave at the end of the turn").
+ * The price is at most one turn of latency, which under light load is microseconds.
  */
-export function endOfTurn(): Promise<void> {
-  turnEnd ??= new Promise<void>((resolve) => {
-    setImmediate(() => {
-      turnEnd = null;
-      resolve();
-    });
+export function thisTurn(): Turn {
+  if (turn) return turn;
+  let resolve!: () => void;
+  const t: Turn = { ended: false, end: new Promise<void>((r) => (resolve = r)) };
+  turn = t;
+  setImmediate(() => {
+    turn = null;
+    t.ended = true;
+    resolve();
   });
-  return turnEnd;
+  return t;
+}
+
+/** The end of the current turn (see `thisTurn`). */
+export function endOfTurn(): Promise<void> {
+  return thisTurn().end;
 }
 
 /** A clock tests move by hand. */

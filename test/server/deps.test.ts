@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { endOfTurn, hashToken } from '../../src/server/deps.js';
+import { endOfTurn, hashToken, thisTurn } from '../../src/server/deps.js';
 import { iso } from '../../src/server/serialize.js';
 
 describe('endOfTurn', () => {
@@ -20,6 +20,24 @@ describe('endOfTurn', () => {
     for (let i = 0; i < 5; i++) chain = chain.then(() => { order.push(`answer ${i}`); });
     await turn;
     expect(order).toEqual(['answer 0', 'answer 1', 'answer 2', 'answer 3', 'answer 4', 'turn']);
+  });
+});
+
+describe('thisTurn', () => {
+  it('says whether its check phase has come: an answer ready after it leaves at once', async () => {
+    const turn = thisTurn();
+    expect(turn.ended).toBe(false);
+    expect(thisTurn()).toBe(turn);
+    expect(endOfTurn()).toBe(turn.end);
+    await Promise.resolve();
+    expect(turn.ended).toBe(false);
+    await new Promise<void>((r) => setImmediate(r));
+    expect(turn.ended).toBe(true);
+    const next = thisTurn();
+    expect(next).not.toBe(turn);
+    expect(next.ended).toBe(false);
+    await next.end;
+    expect(next.ended).toBe(true);
   });
 });
 

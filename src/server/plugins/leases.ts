@@ -6,6 +6,7 @@ import { authHook, found, pageOf, type RoutePlugin } from './common.js';
 import { AcquireBody, IdParams, LeaseQuery, LeaseSchema, SessionSchema, TicketSchema, UsageSchema, pageOf as pageSchema } from '../schemas.js';
 import { iso, leaseJson } from '../serialize.js';
 import type { Ctx } from '../context.js';
+import { thisTurn } from '../deps.js';
 import type { Lease } from '../../store/types.js';
 
 async function permissionsOf(ctx: Ctx, p: Principal) {
@@ -42,14 +43,19 @@ export const leaseRoutes: RoutePlugin = async (app, { ctx }) => {
       },
     },
     async (req, reply) => {
+      // A refusal from the product's last read is ready while this turn still reads other
+      // requests: like a heartbeat, it leaves with the turn's other answers (`thisTurn`).
+      // One that waited for a group commit is past its turn already and leaves at once.
+      const turn = thisTurn();
       let r;
       try {
         r = await ctx.service.acquire(req.principal, req.body);
       } catch (e) {
         // A refusal is the usual answer under contention: sent from here, it skips Fastify's
         // error path (the rejected promise, onError, the error handler). Same answer.
-        if (e instanceof ApiError) return sendApiError(reply, e);
-        throw e;
+        if (!(e instanceof ApiError)) throw e;
+        if (!turn.ended) await turn.end;
+        return sendApiError(reply, e);
       }
       if (r.kind === 'standby') return reply.code(201).send({ lease: leaseJson(r.lease) });
       if (r.kind === 'queued') {
