@@ -43,6 +43,13 @@ export class ApiError extends Error {
     this.status = PROBLEMS[code].status;
     this.extra = extra;
   }
+
+  private text: string | undefined;
+
+  /** The problem+json body, serialized once: a refusal repeated under contention is one error. */
+  get body(): string {
+    return (this.text ??= JSON.stringify(problemBody(this.code, this.message, this.extra)));
+  }
 }
 
 export function problemBody(code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {

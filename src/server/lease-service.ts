@@ -59,6 +59,8 @@ export class LeaseService {
    * service makes or hears of (events), and rebuilt from the store on a miss.
    */
   private readonly hot = new HeartbeatCache();
+  /** The last no-seat refusal per product object (`noSeat`). */
+  private readonly lastNoSeat = new WeakMap<Product, { inUse: number; capacity: number; error: ApiError }>();
   /** Refusals not yet written (written by the next tick, in one transaction). */
   private readonly denials: DenialRecord[] = [];
 
@@ -197,6 +199,7 @@ export class LeaseService {
       case 'no-seat':
       case 'user-limit': {
         this.refused(p, product, user, input, outcome.kind, now);
+        if (outcome.kind === 'no-seat' && outcome.ownLeases.length === 0) throw this.noSeat(product, outcome.inUse, outcome.capacity);
         const detail =
           outcome.kind === 'no-seat'
             ? `all ${outcome.capacity} seats of ${product.key} are in use`
@@ -213,6 +216,27 @@ export class LeaseService {
         });
       }
     }
+  }
+
+  /**
+   * The no-seat refusal of a caller who holds no lease of their own. Under contention most
+   * requests get it, with the same load: while the product (the same cached object) and its
+   * load are the same, it is the same error, built and serialized once.
+   */
+  private noSeat(product: Product, inUse: number, capacity: number): ApiError {
+    const last = this.lastNoSeat.get(product);
+    if (last && last.inUse === inUse && last.capacity === capacity) return last.error;
+    const error = new ApiError('no-seat', `all ${capacity} seats of ${product.key} are in use`, {
+      product: product.key,
+      inUse,
+      capacity,
+      // A seat abandoned by a crashed client is freed within one heartbeat timeout.
+      retryAfter: product.heartbeat.timeout,
+      ownLeases: [],
+      manageUrl: this.opts.manageUrl,
+    });
+    this.lastNoSeat.set(product, { inUse, capacity, error });
+    return error;
   }
 
   /** Checks the session token and moves the deadline; the store is only read, if at all. */

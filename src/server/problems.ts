@@ -8,7 +8,7 @@ export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: stri
 
 /** An ApiError's answer: its catalogue code, its message as the detail, its extra fields. */
 export function sendApiError(reply: FastifyReply, err: ApiError) {
-  return sendProblem(reply, err.code, err.message, err.extra);
+  return reply.code(err.status).type('application/problem+json').send(err.body);
 }
 
 /**

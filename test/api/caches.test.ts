@@ -50,4 +50,48 @@ describe.each(kinds)('cached reads follow changes ($name)', (kind) => {
     const second = await h.req('POST', '/v1/leases', bo, { product: 'p' });
     expect(second.body.session).toMatchObject({ heartbeatInterval: 20, heartbeatTimeout: 60 });
   });
+
+  it('a repeated refusal (one error, serialized once) follows the load, the capacity and the product', async () => {
+    // A service key holds no leases of its own: its refusals are the ones built once and reused.
+    const key = (await h.req('POST', '/v1/api-keys', h.owner, { name: 'svc', kind: 'service' })).body.secret as string;
+    await h.req('POST', '/v1/licenses', h.owner, { product: 'p', seats: 1 });
+    const held = (await h.req('POST', '/v1/leases', key, { product: 'p' })).body.session;
+    const refusal = async () => {
+      const r = await h.req('POST', '/v1/leases', key, { product: 'p' });
+      expect(r.status).toBe(409);
+      expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+      return r.body;
+    };
+    const first = await refusal();
+    expect(first).toEqual({
+      type: 'urn:seatkeeper:problem:no-seat', title: 'No seat available', status: 409, code: 'no-seat',
+      detail: 'all 1 seats of p are in use', product: 'p', inUse: 1, capacity: 1, retryAfter: 30, ownLeases: [],
+      manageUrl: '/console/#/leases?mine=1',
+    });
+    expect(await refusal()).toEqual(first);
+
+    // More seats, all taken: the capacity and the load are the new ones.
+    await h.req('POST', '/v1/licenses', h.owner, { product: 'p', seats: 2 });
+    const more: { id: string; token: string }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await h.req('POST', '/v1/leases', key, { product: 'p' });
+      expect(r.status).toBe(201);
+      more.push(r.body.session);
+    }
+    expect(await refusal()).toMatchObject({ inUse: 3, capacity: 3, detail: 'all 3 seats of p are in use' });
+
+    // Seats lowered while held: the capacity falls, the load does not.
+    const lic = (await h.req('GET', '/v1/licenses', h.owner)).body.items.find((l: { seats: number }) => l.seats === 2);
+    expect((await h.req('PATCH', `/v1/licenses/${lic.id}`, h.owner, { seats: 1 })).status).toBe(200);
+    expect(await refusal()).toMatchObject({ inUse: 3, capacity: 2 });
+
+    // The product's new heartbeat timeout is the new retry hint; its new key is named.
+    await h.req('PATCH', '/v1/products/p', h.owner, { heartbeat: { interval: 20, timeout: 60 } });
+    expect(await refusal()).toMatchObject({ retryAfter: 60, product: 'p' });
+    // One of the lowered license's two leases ends: still full, with one seat fewer in use.
+    expect((await h.req('DELETE', `/v1/sessions/${more[0]!.id}`, more[0]!.token)).status).toBe(204);
+    expect(await refusal()).toMatchObject({ inUse: 2, capacity: 2 });
+    expect((await h.req('DELETE', `/v1/sessions/${held.id}`, held.token)).status).toBe(204);
+    expect((await h.req('POST', '/v1/leases', key, { product: 'p' })).status).toBe(201);
+  });
 });
