@@ -361,3 +361,60 @@ describe('refusals on the embedded store', () => {
     transactions.mockRestore();
   });
 });
+
+describe('a group commit of refusals on the embedded store', () => {
+  const seat = useOneSeat('sqlite', 'g', NOW);
+
+  it('shares one read among its refusals, and reads again after a write in it', async () => {
+    const { store, driver, request, held, refused: first } = await fill(seat());
+    // A write: the next requests of the product cannot be refused from the last read at arrival.
+    const write = () => store.recordDenials([{ accountId: seat().account, productId: seat().product.id, userId: null, device: null, code: 'no-seat', at: NOW }]);
+    await write();
+    const sent = recordBatchStatements(driver);
+    // Made in one turn, so their transactions run in one group commit, in this order.
+    const [a, b, c] = await Promise.all([store.acquire(request(), NOW + 1), store.acquire(request(), NOW + 1), store.acquire(request(), NOW + 1)]);
+    expect([a, b, c]).toEqual([first, first, first]);
+    expect(countReads(sent)).toBe(1);
+
+    // A release between two requests of the batch: the second reads again, finds the seat and
+    // takes it; the third reads what the grant left, and is refused.
+    await write();
+    sent.length = 0;
+    const [d, , e, f] = await Promise.all([
+      store.acquire(request(), NOW + 2), store.endSession(held.session.id, 'ended', NOW + 2), store.acquire(request(), NOW + 2), store.acquire(request(), NOW + 2),
+    ]);
+    expect(d).toEqual(first);
+    expect(e.kind).toBe('granted');
+    expect(f).toEqual(first);
+    expect(countReads(sent)).toBe(3);
+  });
+});
+
+describe('a group commit that finds the product full on the embedded store', () => {
+  const seat = useOneSeat('sqlite', 'h', NOW);
+
+  it("tells its later requests at once that the product is full: they try no claim", async () => {
+    const { store, driver, request } = seat();
+    const sent = recordBatchStatements(driver);
+    // Nothing known of the product yet: each request arrives with a claim to try.
+    const outcomes = await Promise.all([store.acquire(request(), NOW), store.acquire(request(), NOW), store.acquire(request(), NOW), store.acquire(request(), NOW)]);
+    expect(outcomes.map((o) => o.kind)).toEqual(['granted', 'no-seat', 'no-seat', 'no-seat']);
+    // The first takes the seat and the second's claim fails; the last two, told by the second,
+    // are refused from one read (the third's), shared by the fourth.
+    expect(sent.filter((t) => t.startsWith('UPDATE seat_slots SET lease_id = ?')).length).toBe(2);
+    expect(countReads(sent)).toBe(1);
+  });
+});
+
+/** The statements of the group-committed transactions run from now on (SQLite). */
+function recordBatchStatements(driver: SqlDriver): string[] {
+  const sent: string[] = [];
+  const run = driver.transaction.bind(driver);
+  vi.spyOn(driver, 'transaction').mockImplementation((fn) => run((tx) => fn({
+    ...tx,
+    get: (sql, params) => (sent.push(sql.trim()), tx.get(sql, params)),
+    all: (sql, params) => (sent.push(sql.trim()), tx.all(sql, params)),
+    run: (sql, params) => (sent.push(sql.trim()), tx.run(sql, params)),
+  })));
+  return sent;
+}

@@ -92,7 +92,12 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
   let read = refusalFirst?.read;
   if (refusalFirst && read === undefined) {
     // Under contention most requests: one read answers the refusal.
-    const refused = await quickRefusal(tx, req, now, { key, seen: (f) => (refusalFirst.seen?.(f), (read = f)) });
+    const known = refusalFirst.known?.();
+    if (known) {
+      read = known;
+      refusalFirst.seen?.(known);
+    }
+    const refused = await quickRefusal(tx, req, now, { key, known, seen: (f) => (refusalFirst.seen?.(f), (read = f)) });
     if (refused) return refused;
   }
   if (key !== null) {
@@ -146,6 +151,12 @@ export async function acquire(tx: SqlExecutor, req: AcquireRequest, now: number,
 export interface RefusalFirst {
   seen?: ((f: Fullness) => void) | undefined;
   read?: Fullness | undefined;
+  /**
+   * A read still valid when the transaction runs (see `SqlStore.acquire`), if any: an earlier
+   * transaction of the same group commit may have read the product with nothing written
+   * since.
+   */
+  known?: (() => Fullness | undefined) | undefined;
 }
 
 /**

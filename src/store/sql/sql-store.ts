@@ -83,25 +83,43 @@ export class SqlStore extends SqlSetupStore implements Store {
           refusalFirst = false;
         }
         const generation = this.db.writeGeneration;
-        if (refusalFirst && generation) {
+        // The product's last read, if nothing has been written since and no license has
+        // started or ended: the same read would return the same row.
+        const stillKnown = generation && ((): leaseOps.Fullness | undefined => {
           const known = this.fullness.get(productId);
-          if (known && known.gen === generation() && now >= known.f.at && now < known.f.until) {
-            const refused = await leaseOps.quickRefusal(this.db, req, now, { known: known.f });
+          return known && known.gen === generation() && now >= known.f.at && now < known.f.until ? known.f : undefined;
+        });
+        if (refusalFirst && stillKnown) {
+          const known = stillKnown();
+          if (known) {
+            const refused = await leaseOps.quickRefusal(this.db, req, now, { known });
             if (refused) return refused;
           }
         }
         // PostgreSQL's read above found a slot free: the transaction claims at once, and reports
         // that read's load if the claim loses the slot to another transaction.
-        const hint: leaseOps.RefusalFirst | null = !refusalFirst ? (lastRead ? { read: lastRead } : null) : {
+        const hint = (first: boolean): leaseOps.RefusalFirst | null => !first ? (lastRead ? { read: lastRead } : null) : {
           seen: (f) => {
             lastRead = f;
             if (generation) this.fullness.set(productId, { gen: generation(), f });
           },
+          // Asked again when the transaction runs: an earlier one of its group commit may have
+          // read the product since this request arrived, with nothing written after.
+          known: stillKnown || undefined,
         };
         if (claimer) this.claiming.set(productId, (this.claiming.get(productId) ?? 0) + 1);
         let outcome: AcquireOutcome;
         try {
-          outcome = await this.db.transaction((tx) => leaseOps.acquire(tx, req, now, hint));
+          outcome = await this.db.transaction(async (tx) => {
+            if (!generation) return leaseOps.acquire(tx, req, now, hint(refusalFirst));
+            // SQLite: the transactions of a group commit run one after another. Whether to read
+            // first is decided as this one runs, from the outcomes of those before it, and this
+            // one's outcome is told to the next at once: requests that arrived while the product
+            // seemed to have room try no claim after one of the batch found it full.
+            const o = await leaseOps.acquire(tx, req, now, hint(this.fullProducts.has(productId)));
+            this.learn(productId, o, lastRead);
+            return o;
+          });
         } finally {
           if (claimer) {
             const n = (this.claiming.get(productId) ?? 1) - 1;
@@ -109,13 +127,18 @@ export class SqlStore extends SqlSetupStore implements Store {
             else this.claiming.set(productId, n);
           }
         }
-        if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
-        else if (outcome.kind === 'granted' && (lastRead === undefined || this.roomToSpare(lastRead))) this.fullProducts.delete(productId);
+        if (!generation) this.learn(productId, outcome, lastRead);
         return outcome;
       } catch (e) {
         if (!(isUniqueViolation(e) || e instanceof leaseOps.LeaseGone) || attempt >= 5) throw e;
       }
     }
+  }
+
+  /** What an outcome says of the product's next request: read first (`fullProducts`) or not. */
+  private learn(productId: string, outcome: AcquireOutcome, lastRead: leaseOps.Fullness | undefined): void {
+    if (outcome.kind === 'no-seat') this.fullProducts.add(productId);
+    else if (outcome.kind === 'granted' && (lastRead === undefined || this.roomToSpare(lastRead))) this.fullProducts.delete(productId);
   }
 
   /**
