@@ -46,6 +46,41 @@ export interface ServiceOptions {
   manageUrl: string;
 }
 
+/**
+ * A new lease's id and join code, made only if a lease is created: most requests under
+ * contention are refused, and a refusal needs neither. Each is made once, at first use, and
+ * stays the same if the store runs the transaction again. (A class: its getters are on the
+ * prototype, where an object literal's would be made again for every request.)
+ */
+class LazyLease {
+  private madeId: string | undefined;
+  private madeCode: string | undefined;
+  constructor(private readonly now: number) {}
+  get id(): string {
+    return (this.madeId ??= newId('lse', this.now));
+  }
+  get joinCode(): string {
+    return (this.madeCode ??= newJoinCode());
+  }
+}
+
+/** A new session's id and secret, made the same way: only if a session starts, and once. */
+class LazySession {
+  private madeId: string | undefined;
+  private madeToken: string | undefined;
+  private madeHash: string | undefined;
+  constructor(private readonly now: number, readonly interval: number, readonly timeout: number) {}
+  get id(): string {
+    return (this.madeId ??= newId('ses', this.now));
+  }
+  get token(): string {
+    return (this.madeToken ??= newSecret('sss'));
+  }
+  get tokenHash(): string {
+    return (this.madeHash ??= hashToken(this.token));
+  }
+}
+
 export class LeaseService {
   readonly deadlines = new DeadlineIndex<string>();
   /** Deadlines not yet written back, for stores shared by several servers. */
@@ -107,16 +142,8 @@ export class LeaseService {
       throw new ApiError('bad-request', 'a standby lease reserves a new seat: it cannot join a lease or wait', { field: 'standby' });
     }
     const policy = heartbeatPolicy(product, input.clientType ?? null);
-    // The session's secret is made only if a session starts: most requests under contention
-    // are refused, and a refusal needs no secret.
-    let token: string | undefined;
-    let tokenHash: string | undefined;
-    // Ids too, for the same reason. Each is made once, at first use, and stays the same
-    // if the store runs the transaction again.
-    let leaseId: string | undefined;
-    let joinCode: string | undefined;
-    let sessionId: string | undefined;
-    const sessionToken = (): string => (token ??= newSecret('sss'));
+    const newLease = new LazyLease(now);
+    const session = new LazySession(now, policy.interval, policy.timeout);
     // Only a request that may wait needs a ticket (and its hashes).
     const ticketToken = input.wait ? newSecret('skq') : '';
     const outcome = await this.store.acquire(
@@ -144,24 +171,8 @@ export class LeaseService {
             ttlMs: product.heartbeat.timeout * 1000,
           }
           : null,
-        newLease: {
-          get id() {
-            return (leaseId ??= newId('lse', now));
-          },
-          get joinCode() {
-            return (joinCode ??= newJoinCode());
-          },
-        },
-        session: {
-          get id() {
-            return (sessionId ??= newId('ses', now));
-          },
-          get tokenHash() {
-            return (tokenHash ??= hashToken(sessionToken()));
-          },
-          interval: policy.interval,
-          timeout: policy.timeout,
-        },
+        newLease,
+        session,
       },
       now,
     );
@@ -172,7 +183,7 @@ export class LeaseService {
         if (!this.store.shared) this.hot.put(outcome.session, outcome.lease);
         this.metrics.grants.inc({ product: product.key, lease: outcome.created ? 'new' : 'shared' });
         this.publish(outcome.events);
-        return { kind: 'granted', lease: outcome.lease, session: outcome.session, token: sessionToken(), expiresAt };
+        return { kind: 'granted', lease: outcome.lease, session: outcome.session, token: session.token, expiresAt };
       }
       case 'standby':
         this.metrics.grants.inc({ product: product.key, lease: 'standby' });
