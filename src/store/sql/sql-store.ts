@@ -32,7 +32,8 @@ export class SqlStore extends SqlSetupStore implements Store {
    * the one-read refusal first (see `leaseOps.acquire`). A hint for the order of statements,
    * never for a decision. A grant clears it when that read found room to spare
    * (`roomToSpare`); otherwise the next request would most likely be refused the long way
-   * (candidates, a claim that fails, the refusal's reads).
+   * (candidates, a claim that fails, the refusal's reads). On SQLite it is read and set as
+   * each transaction of a group commit runs (`learn`).
    */
   private readonly fullProducts = new Set<string>();
   /**
@@ -40,7 +41,8 @@ export class SqlStore extends SqlSetupStore implements Store {
    * write generation when it read it. While the generation is the same (nothing at all was
    * written since, by any request or timed action) and the time is before the next license
    * start or expiry, the same read would return the same row, so a request that can only be
-   * refused is refused from it without a transaction. Any write invalidates every entry.
+   * refused is refused from it without a transaction, and a transaction of a group commit
+   * uses an earlier one's read. Any write invalidates every entry.
    */
   private readonly fullness = new Map<string, { gen: number; f: leaseOps.Fullness }>();
   /**
