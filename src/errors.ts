@@ -52,7 +52,7 @@ export class ApiError extends Error {
   }
 }
 
-export function problemBody(code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
+function problemBody(code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
   const p = PROBLEMS[code];
   return { type: `urn:seatkeeper:problem:${code}`, title: p.title, status: p.status, detail, code, ...extra };
 }

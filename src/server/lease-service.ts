@@ -8,7 +8,7 @@ import { heartbeatPolicy } from '../engine/seat.js';
 import type { Hold } from '../engine/types.js';
 import { ApiError } from '../errors.js';
 import { createHmac } from 'node:crypto';
-import type { AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
+import type { AcquireOutcome, AlertCheck, DenialRecord, Lease, LeaseEvent, Product, Requester, Session, Store, Ticket, User } from '../store/types.js';
 import { canControl, selfId, type Principal } from './auth.js';
 import type { Permissions } from '../engine/types.js';
 import { type Clock, hashToken, newId, newJoinCode, newSecret, singleFlight } from './deps.js';
@@ -94,7 +94,7 @@ export class LeaseService {
    * service makes or hears of (events), and rebuilt from the store on a miss.
    */
   private readonly hot = new HeartbeatCache();
-  /** The last no-seat refusal per product object (`noSeat`). */
+  /** The last no-seat refusal per product object (`sameNoSeat`). */
   private readonly lastNoSeat = new WeakMap<Product, { inUse: number; capacity: number; error: ApiError }>();
   /** Refusals not yet written (written by the next tick, in one transaction). */
   private readonly denials: DenialRecord[] = [];
@@ -210,43 +210,39 @@ export class LeaseService {
       case 'no-seat':
       case 'user-limit': {
         this.refused(p, product, user, input, outcome.kind, now);
-        if (outcome.kind === 'no-seat' && outcome.ownLeases.length === 0) throw this.noSeat(product, outcome.inUse, outcome.capacity);
-        const detail =
-          outcome.kind === 'no-seat'
-            ? `all ${outcome.capacity} seats of ${product.key} are in use`
-            : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
-        throw new ApiError(outcome.kind, detail, {
-          product: product.key,
-          inUse: outcome.inUse,
-          capacity: outcome.capacity,
-          // A seat abandoned by a crashed client is freed within one heartbeat timeout.
-          retryAfter: product.heartbeat.timeout,
-          ownLeases: outcome.ownLeases.map(leaseJson),
-          manageUrl: this.opts.manageUrl,
-          ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
-        });
+        throw outcome.kind === 'no-seat' && outcome.ownLeases.length === 0 ? this.sameNoSeat(product, outcome) : this.seatRefusal(product, outcome);
       }
     }
   }
 
-  /**
-   * The no-seat refusal of a caller who holds no lease of their own. Under contention most
-   * requests get it, with the same load: while the product (the same cached object) and its
-   * load are the same, it is the same error, built and serialized once.
-   */
-  private noSeat(product: Product, inUse: number, capacity: number): ApiError {
-    const last = this.lastNoSeat.get(product);
-    if (last && last.inUse === inUse && last.capacity === capacity) return last.error;
-    const error = new ApiError('no-seat', `all ${capacity} seats of ${product.key} are in use`, {
+  /** The answer to a request refused for want of a seat (`no-seat`) or by its caller's cap (`user-limit`). */
+  private seatRefusal(product: Product, outcome: Extract<AcquireOutcome, { kind: 'no-seat' | 'user-limit' }>): ApiError {
+    const detail =
+      outcome.kind === 'no-seat'
+        ? `all ${outcome.capacity} seats of ${product.key} are in use`
+        : `you already hold ${outcome.ownLeases.length} of your ${outcome.maxLeases} allowed seats; end one to start another`;
+    return new ApiError(outcome.kind, detail, {
       product: product.key,
-      inUse,
-      capacity,
+      inUse: outcome.inUse,
+      capacity: outcome.capacity,
       // A seat abandoned by a crashed client is freed within one heartbeat timeout.
       retryAfter: product.heartbeat.timeout,
-      ownLeases: [],
+      ownLeases: outcome.ownLeases.map(leaseJson),
       manageUrl: this.opts.manageUrl,
+      ...(outcome.kind === 'user-limit' ? { maxLeases: outcome.maxLeases } : {}),
     });
-    this.lastNoSeat.set(product, { inUse, capacity, error });
+  }
+
+  /**
+   * `seatRefusal` for a no-seat refusal of a caller who holds no lease of their own. Under
+   * contention most requests get it, with the same load: while the product (the same cached
+   * object) and its load are the same, it is the same error, built and serialized once.
+   */
+  private sameNoSeat(product: Product, outcome: Extract<AcquireOutcome, { kind: 'no-seat' }>): ApiError {
+    const last = this.lastNoSeat.get(product);
+    if (last && last.inUse === outcome.inUse && last.capacity === outcome.capacity) return last.error;
+    const error = this.seatRefusal(product, outcome);
+    this.lastNoSeat.set(product, { inUse: outcome.inUse, capacity: outcome.capacity, error });
     return error;
   }
 

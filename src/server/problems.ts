@@ -1,12 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { ApiError, problemBody, type ProblemCode } from '../errors.js';
+import { ApiError, type ProblemCode } from '../errors.js';
 
 export function sendProblem(reply: FastifyReply, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}) {
-  const body = problemBody(code, detail, extra);
-  return reply.code(body.status).type('application/problem+json').send(body);
+  return sendApiError(reply, new ApiError(code, detail, extra));
 }
 
-/** An ApiError's answer: its catalogue code, its message as the detail, its extra fields. */
+/** An ApiError's answer: its catalogue code, its message as the detail, its extra fields (`ApiError.body`). */
 export function sendApiError(reply: FastifyReply, err: ApiError) {
   return reply.code(err.status).type('application/problem+json').send(err.body);
 }

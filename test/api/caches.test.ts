@@ -2,9 +2,10 @@
  * The store keeps credentials, users and products by key in memory (docs/architecture.md):
  * every change made through this server shows at once, on both stores.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { harness, PASSWORD, type Harness } from '../helpers/app.js';
 import { storeKinds } from '../helpers/stores.js';
+import { thisTurn } from '../../src/server/deps.js';
 
 const kinds = await storeKinds();
 
@@ -93,5 +94,35 @@ describe.each(kinds)('cached reads follow changes ($name)', (kind) => {
     expect(await refusal()).toMatchObject({ inUse: 2, capacity: 2 });
     expect((await h.req('DELETE', `/v1/sessions/${held.id}`, held.token)).status).toBe(204);
     expect((await h.req('POST', '/v1/leases', key, { product: 'p' })).status).toBe(201);
+  });
+});
+
+describe('a refusal answered from the last read (sqlite)', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await harness(kinds[0]!);
+  });
+  afterEach(async () => h.close());
+
+  it('leaves at the end of the turn that read its request, not while that turn still reads others', async () => {
+    await h.req('POST', '/v1/products', h.owner, { key: 'p', heartbeat: { interval: 10, timeout: 30 } });
+    await h.req('POST', '/v1/licenses', h.owner, { product: 'p', seats: 1 });
+    const key = (await h.req('POST', '/v1/api-keys', h.owner, { name: 'svc', kind: 'service' })).body.secret as string;
+    expect((await h.req('POST', '/v1/leases', key, { product: 'p' })).status).toBe(201);
+    // Refused the long way (a claim that fails), then from a read in a transaction: that read is now known.
+    for (let i = 0; i < 2; i++) expect((await h.req('POST', '/v1/leases', key, { product: 'p' })).status).toBe(409);
+
+    // The next refusal needs no transaction: its answer is ready within the turn that read its
+    // request (the one the service is called in), and waits for that turn's end.
+    const order: string[] = [];
+    const service = h.app.ctx.service;
+    const acquire = service.acquire.bind(service);
+    vi.spyOn(service, 'acquire').mockImplementationOnce((p, input) => {
+      void thisTurn().end.then(() => order.push('turn ended'));
+      return acquire(p, input);
+    });
+    const r = await h.app.inject({ method: 'POST', url: '/v1/leases', headers: { authorization: `Bearer ${key}` }, payload: { product: 'p' } });
+    order.push(`answer ${r.statusCode}`);
+    expect(order).toEqual(['turn ended', 'answer 409']);
   });
 });
