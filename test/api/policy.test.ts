@@ -91,6 +91,27 @@ describe.each(kinds)('acquisition policy ($name)', (kind) => {
     });
   });
 
+  it('ends timed-out regular, overage and flex leases in one batch, each giving back what it held', async () => {
+    // One seat plus one of overage (100 %), two flex places: four leases of every kind a
+    // timeout ends at once (the expiry's own update ends them; docs/architecture.md, "Session 12").
+    await setup(1, { flex: { channels: ['access'], duration: 600 } }, { overage: 100 });
+    await h.req('PATCH', '/v1/settings', h.owner, { flexMax: 2 });
+    const got = [];
+    for (let i = 0; i < 4; i++) got.push((await acquire({ product: 'p', channel: 'access' })).body);
+    expect(got.map((g) => g.lease.kind)).toEqual(['regular', 'overage', 'flex', 'flex']);
+    expect(await usage()).toMatchObject({ inUse: 2, flex: { inUse: 2 } });
+
+    h.clock.advance(31_000);
+    await tick();
+    for (const g of got) expect(await lease(g.lease.id)).toMatchObject({ status: 'ended', endReason: 'expired' });
+    expect(await usage()).toMatchObject({ inUse: 0, flex: { inUse: 0 } });
+    for (const g of got) expect((await events(g.lease.id)).map((e) => e.type)).toContain('lease.ended');
+    // What they held is free again: a seat, then overage, then the flex places.
+    const again = [];
+    for (let i = 0; i < 4; i++) again.push((await acquire({ product: 'p', channel: 'access' })).body.lease?.kind);
+    expect(again).toEqual(['regular', 'overage', 'flex', 'flex']);
+  });
+
   describe('pay-per-use', () => {
     beforeEach(async () => {
       await setup(1);

@@ -600,7 +600,10 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
   const ones = [...lost].filter(([, n]) => n === 1).map(([id]) => id);
   if (ones.length > 0) {
     const w = inList('id', ones);
-    rows.push(...(await tx.all<Row>(`UPDATE leases SET sessions = sessions - 1 WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}`, w.params)));
+    // A timeout ends most of them in the same update (`EXPIRE_ONE_SQL`).
+    rows.push(...(await (how === 'expired'
+      ? tx.all<Row>(`${EXPIRE_ONE_SQL} WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}, ended_at IS NOT NULL AS released`, [now, ...w.params])
+      : tx.all<Row>(`UPDATE leases SET sessions = sessions - 1 WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}`, w.params))));
   }
   for (const [id, n] of lost) {
     if (n === 1) continue;
@@ -610,9 +613,26 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
   return applyLosses(tx, rows, how, now);
 }
 
+/**
+ * A lease's loss of one expired session, and its end when that ends it, in one update of its
+ * row instead of two (parameters: the time, then the caller's). The condition is the engine's
+ * for a timeout (`afterSessionLoss`): the lease's last session, and no hold until the reset.
+ * SET reads the row as it was, RETURNING as it is: `released` says which leases this ended,
+ * and `endLeases` takes the steps after the end for them (seat, event, flex count). A mass
+ * expiry mostly ends leases this way.
+ */
+const EXPIRE_ONE_SQL = (() => {
+  const end = "(sessions = 1 AND hold = 'heartbeat')";
+  return `UPDATE leases SET sessions = sessions - 1, status = CASE WHEN ${end} THEN 'ended' ELSE status END,
+    ended_at = CASE WHEN ${end} THEN ? ELSE ended_at END, end_reason = CASE WHEN ${end} THEN 'expired' ELSE end_reason END,
+    due_at = CASE WHEN ${end} THEN NULL ELSE due_at END, timer = CASE WHEN ${end} THEN NULL ELSE timer END`;
+})();
+
 /** The engine's decision (`afterSessionLoss`) for each lease that lost sessions, given its `LOSS_CONTEXT` row, applied. */
 async function applyLosses(tx: SqlExecutor, rows: readonly Row[], how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
   const ends: LeaseEnd[] = [];
+  /** Leases the row's own update ended (`EXPIRE_ONE_SQL`): the engine would have released them. */
+  const ended: LeaseEnd[] = [];
   // A batch's leases mostly share a product and an account: their settings are read once.
   const lingerOf = memo((config: string) => json<{ linger: number }>(config).linger);
   const resetOf = memo((settings: string) => json<AccountSettings>(settings).dailyReset);
@@ -620,6 +640,10 @@ async function applyLosses(tx: SqlExecutor, rows: readonly Row[], how: 'ended' |
     const lease: EndingLease = {
       id: str(ctx.id), accountId: str(ctx.account_id), license: strOrNull(ctx.license_id), kind: str(ctx.kind) as Lease['kind'], sessions: num(ctx.sessions),
     };
+    if (ctx.released === true || ctx.released === 1) {
+      ended.push({ lease, reason: 'expired' });
+      continue;
+    }
     const decision = afterSessionLoss({
       remaining: lease.sessions,
       how,
@@ -631,7 +655,7 @@ async function applyLosses(tx: SqlExecutor, rows: readonly Row[], how: 'ended' |
     if (decision.kind === 'release') ends.push({ lease, reason: decision.reason });
     else await keepOrTime(tx, lease, decision);
   }
-  return endLeases(tx, ends, now);
+  return endLeases(tx, ends, now, ended);
 }
 
 async function keepOrTime(tx: SqlExecutor, lease: EndingLease, d: Exclude<LossDecision, { kind: 'release' }>): Promise<void> {
@@ -668,18 +692,21 @@ export interface LeaseEnd {
 /**
  * `endLease` for many leases, with a statement per step for all of them (per reason where the
  * reason is stored) rather than per lease. Leases that had already ended are left alone.
+ * `endedHere`: leases the caller's own update of their rows has just ended, in this
+ * transaction; the steps after the end (seat, event, flex count) are taken for them too.
  */
-export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now: number): Promise<LeaseEvent[]> {
-  if (ends.length > MAX_LIST) {
+export async function endLeases(tx: SqlExecutor, ends: readonly LeaseEnd[], now: number, endedHere: readonly LeaseEnd[] = []): Promise<LeaseEvent[]> {
+  if (ends.length + endedHere.length > MAX_LIST) {
     const events: LeaseEvent[] = [];
     for (const part of slices(ends)) events.push(...(await endLeases(tx, part, now)));
+    for (const part of slices(endedHere)) events.push(...(await endLeases(tx, [], now, part)));
     return events;
   }
-  const one = ends.length === 1 ? ends[0]! : null;
+  const one = ends.length === 1 && endedHere.length === 0 ? ends[0]! : null;
   if (one !== null && tx.dialect === 'postgres' && one.lease.license !== null && one.lease.sessions === 0 && (one.lease.kind === 'regular' || one.lease.kind === 'overage')) {
     return endSeatedLease(tx, one.lease, one.lease.license, one.reason, now);
   }
-  const ended: LeaseEnd[] = [];
+  const ended: LeaseEnd[] = [...endedHere];
   for (const [reason, group] of byReason(ends)) {
     const w = inList('id', group.map((e) => e.lease.id));
     const sql = `${END_LEASES_SQL} WHERE ${w.sql} AND ended_at IS NULL`;
