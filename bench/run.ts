@@ -238,6 +238,7 @@ async function main(): Promise<void> {
     name: 'seatkeeper',
     nodeArgs: [
       ...(opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS, 'profiles')}`] : []),
+      ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--port', String(port), '--data', dataDir, ...(opts.database ? ['--database', opts.database] : [])],
     port, core: hasTaskset ? SERVER_CORE : null, cwd: ROOT, env: { SEATKEEPER_ADMIN_PASSWORD: password, SEATKEEPER_LOG_LEVEL: 'warn' },
     ready: /Seatkeeper listening on/, logFile: serverLog,
