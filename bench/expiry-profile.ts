@@ -21,17 +21,14 @@ import { createAccount } from '../src/server/plugins/accounts.js';
 import { defaultProductConfig } from '../src/server/defaults.js';
 import { SqlStore } from '../src/store/sql/sql-store.js';
 import { SqliteDriver } from '../src/store/sql/sqlite-driver.js';
+import { writeCalls } from './proc.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const PAGES = Boolean(process.env.EXPIRY_PAGES);
 const BATCH = 50;
 
-/** Write and read system calls of this process so far (Linux). */
-function syscalls(): { w: number; r: number } {
-  const io = readFileSync('/proc/self/io', 'utf8');
-  return { w: Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0), r: Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) };
-}
+const writes = (): number => writeCalls(process.pid) ?? 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'sk-expiry-'));
 const file = join(dir, 'seatkeeper.db');
@@ -69,16 +66,15 @@ try {
 
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
-    const io0 = syscalls();
+    const w0 = writes();
     while ((await store.usage(account.id, clock.now()))[0]!.inUse > 0) await app.ctx.service.tick();
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const io = syscalls();
+    const w = writes();
     perSession.push((ms * 1000) / N);
     process.stdout.write(
       `round ${round}: ${N} sessions expired in ${ms.toFixed(0)} ms = ${((ms * 1000) / N).toFixed(1)} µs each ` +
-        `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms); per session ${((io.w - io0.w) / N).toFixed(2)} write and ` +
-        `${((io.r - io0.r) / N).toFixed(2)} read system calls\n`,
+        `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms); ${((w - w0) / N).toFixed(2)} write system calls per session\n`,
     );
 
     if (PAGES) {

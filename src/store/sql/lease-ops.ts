@@ -537,8 +537,15 @@ export async function expireSessions(
 function releasesAtOnceSql(how: 'ended' | 'expired'): string {
   // `n.linger`: the product's, read once per statement (see closeSessionSqlPg).
   const linger = how === 'ended' ? ' AND (SELECT linger FROM n) = 0' : '';
-  return `(sessions = 1 AND hold = 'heartbeat' AND license_id IS NOT NULL AND kind IN ('regular', 'overage')${linger})`;
+  return `(${RELEASED_BY_TIMEOUT} AND license_id IS NOT NULL AND kind IN ('regular', 'overage')${linger})`;
 }
+
+/**
+ * The engine's release on a timeout (`afterSessionLoss`), in SQL over a lease's row before the
+ * loss: the lease's last session, and no hold until the daily reset. (An explicit end also
+ * needs a product with no linger: `releasesAtOnceSql`.)
+ */
+const RELEASED_BY_TIMEOUT = "sessions = 1 AND hold = 'heartbeat'";
 
 /**
  * The conditional update that ends a live session and names its lease. Parameters: the time,
@@ -601,9 +608,8 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
   if (ones.length > 0) {
     const w = inList('id', ones);
     // A timeout ends most of them in the same update (`EXPIRE_ONE_SQL`).
-    rows.push(...(await (how === 'expired'
-      ? tx.all<Row>(`${EXPIRE_ONE_SQL} WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}, ended_at IS NOT NULL AS released`, [now, ...w.params])
-      : tx.all<Row>(`UPDATE leases SET sessions = sessions - 1 WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}`, w.params))));
+    const [update, params] = how === 'expired' ? [EXPIRE_ONE_SQL, [now, ...w.params]] : ['UPDATE leases SET sessions = sessions - 1', w.params];
+    rows.push(...(await tx.all<Row>(`${update} WHERE ${w.sql} AND ended_at IS NULL RETURNING ${LOSS_CONTEXT}, ended_at IS NOT NULL AS released`, params)));
   }
   for (const [id, n] of lost) {
     if (n === 1) continue;
@@ -621,12 +627,12 @@ async function afterClaims(tx: SqlExecutor, lost: ReadonlyMap<string, number>, h
  * and `endLeases` takes the steps after the end for them (seat, event, flex count). A mass
  * expiry mostly ends leases this way.
  */
-const EXPIRE_ONE_SQL = (() => {
-  const end = "(sessions = 1 AND hold = 'heartbeat')";
-  return `UPDATE leases SET sessions = sessions - 1, status = CASE WHEN ${end} THEN 'ended' ELSE status END,
-    ended_at = CASE WHEN ${end} THEN ? ELSE ended_at END, end_reason = CASE WHEN ${end} THEN 'expired' ELSE end_reason END,
-    due_at = CASE WHEN ${end} THEN NULL ELSE due_at END, timer = CASE WHEN ${end} THEN NULL ELSE timer END`;
-})();
+const EXPIRE_ONE_SQL = `UPDATE leases SET sessions = sessions - 1,
+    status = CASE WHEN ${RELEASED_BY_TIMEOUT} THEN 'ended' ELSE status END,
+    ended_at = CASE WHEN ${RELEASED_BY_TIMEOUT} THEN ? ELSE ended_at END,
+    end_reason = CASE WHEN ${RELEASED_BY_TIMEOUT} THEN 'expired' ELSE end_reason END,
+    due_at = CASE WHEN ${RELEASED_BY_TIMEOUT} THEN NULL ELSE due_at END,
+    timer = CASE WHEN ${RELEASED_BY_TIMEOUT} THEN NULL ELSE timer END`;
 
 /** The engine's decision (`afterSessionLoss`) for each lease that lost sessions, given its `LOSS_CONTEXT` row, applied. */
 async function applyLosses(tx: SqlExecutor, rows: readonly Row[], how: 'ended' | 'expired', now: number): Promise<LeaseEvent[]> {
