@@ -94,6 +94,12 @@ export class LeaseService {
    * service makes or hears of (events), and rebuilt from the store on a miss.
    */
   private readonly hot = new HeartbeatCache();
+  /**
+   * Sessions of an expiry batch the store has not finished (their deadline passed), with the
+   * batch, settled. A heartbeat for one waits for it, then finds the session ended: answered
+   * from `hot` meanwhile, it would be told its session lives just before it ends.
+   */
+  private readonly expiring = new Map<string, Promise<void>>();
   /** The last no-seat refusal per product object (`sameNoSeat`). */
   private readonly lastNoSeat = new WeakMap<Product, { inUse: number; capacity: number; error: ApiError }>();
   /** Refusals not yet written (written by the next tick, in one transaction). */
@@ -248,6 +254,8 @@ export class LeaseService {
 
   /** Checks the session token and moves the deadline; the store is only read, if at all. */
   async heartbeat(sessionId: string, token: string): Promise<{ expiresAt: number; lease: Lease; leaseText?: string }> {
+    const expiring = this.expiring.get(sessionId);
+    if (expiring) await expiring;
     const hit = this.store.shared ? undefined : this.hot.get(sessionId);
     if (hit) {
       // Hashes compare with ===: a timing difference would reveal bits of a SHA-256 output,
@@ -480,8 +488,7 @@ export class LeaseService {
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
-      const { expired, events } = await this.store.expireSessions(due, now);
-      for (const id of expired) this.hot.dropSession(id, null);
+      const { expired, events } = await this.expire(due, now);
       this.metrics.expired.inc(expired.length);
       this.publish(events);
       if ((due.length < this.opts.expiryBatch && !this.deadlines.more(now)) || this.clock.now() - started > this.opts.tickBudgetMs) break;
@@ -510,6 +517,29 @@ export class LeaseService {
       const { events, checks } = await this.store.runMeteringWork(this.lastPeaks, (prefix) => newId(prefix, this.clock.now()));
       this.publish(events);
       for (const c of checks) for (const a of c.fired) this.metrics.alerts.inc({ kind: a.kind });
+    }
+  }
+
+  /**
+   * One batch of due sessions, `expiring` until the store has ended them and `hot` has
+   * forgotten them: only then may a heartbeat waiting for one go on.
+   */
+  private async expire(due: string[], now: number): Promise<{ expired: string[]; events: LeaseEvent[] }> {
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    for (const id of due) this.expiring.set(id, settled);
+    try {
+      const r = await this.store.expireSessions(due, now);
+      for (const id of r.expired) this.hot.dropSession(id, null);
+      return r;
+    } catch (err) {
+      // Nothing of the batch is known to be stored: its sessions are due again at once (the
+      // store's expiry claims only sessions still live, so running it again is safe).
+      for (const id of due) if (!this.deadlines.has(id)) this.deadlines.set(id, now);
+      throw err;
+    } finally {
+      for (const id of due) this.expiring.delete(id);
+      settle();
     }
   }
 

@@ -12,6 +12,10 @@ describe('mass expiry', () => {
   let app: App;
   const clock = new FakeClock(Date.UTC(2026, 4, 4, 4, 4, 4));
   const batches: number[] = [];
+  /** While set, the store's expiry answers only once it settles (the batch is with the store). */
+  let gate: Promise<void> | null = null;
+  /** Expiry batches still to fail, as a store that cannot write would. */
+  let failures = 0;
 
   beforeEach(async () => {
     ts = await sqliteKind.open();
@@ -19,13 +23,27 @@ describe('mass expiry', () => {
     const spy = new Proxy(ts.store, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
-        if (prop === 'expireSessions') return (ids: string[], now: number) => (batches.push(ids.length), target.expireSessions(ids, now));
+        if (prop === 'expireSessions') {
+          return async (ids: string[], now: number) => {
+            batches.push(ids.length);
+            if (failures > 0) {
+              failures--;
+              throw new Error('disk I/O error');
+            }
+            const r = await target.expireSessions(ids, now);
+            if (gate) await gate;
+            return r;
+          };
+        }
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     }) as Store;
     app = await buildApp({ store: spy, clock });
   });
   afterEach(async () => {
+    batches.length = 0;
+    gate = null;
+    failures = 0;
     await app.close();
     await ts.drop();
   });
@@ -82,5 +100,45 @@ describe('mass expiry', () => {
     await app.ctx.service.tick();
     expect((await ts.store.getLease(account.id, gone.lease.id))?.endReason).toBe('expired');
     expect((await ts.store.usage(account.id, clock.now()))[0]?.inUse).toBe(1100);
+  });
+
+  /** Turns of the event loop until `done` holds (at most 1,000). */
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(done()).toBe(true);
+  };
+
+  it('tells a heartbeat that arrives while its session is being expired that the session ended', async () => {
+    const { account, p } = await acme();
+    const late = granted(await app.ctx.service.acquire(p, { product: 'p' }));
+    await app.ctx.service.heartbeat(late.session.id, late.token); // its view is now kept in memory
+    clock.advance(31_000);
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    const tick = app.ctx.service.tick();
+    await until(() => batches.length === 1);
+    // The batch is with the store: the heartbeat waits for it rather than answer from memory.
+    let answer: string | null = null;
+    const hb = app.ctx.service.heartbeat(late.session.id, late.token).then(() => (answer = 'alive'), (e: { code?: string }) => (answer = e.code ?? 'error'));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(answer).toBeNull();
+    open();
+    await tick;
+    await hb;
+    expect(answer).toBe('session-ended');
+    expect((await ts.store.getLease(account.id, late.lease.id))?.endReason).toBe('expired');
+  });
+
+  it('expires at the next tick the sessions of a batch the store failed to write', async () => {
+    const { account, p } = await acme();
+    const gone = granted(await app.ctx.service.acquire(p, { product: 'p' }));
+    clock.advance(31_000);
+    failures = 1;
+    await expect(app.ctx.service.tick()).rejects.toThrow('disk I/O error');
+    expect((await ts.store.getLease(account.id, gone.lease.id))?.status).toBe('active');
+    // Its session is due again: the next tick hands it to the store once more.
+    await app.ctx.service.tick();
+    expect(batches).toEqual([1, 1]);
+    expect((await ts.store.getLease(account.id, gone.lease.id))?.endReason).toBe('expired');
   });
 });

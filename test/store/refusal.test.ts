@@ -14,6 +14,7 @@ import { FREE_SLOTS_COUNTED, readRefuses, type Fullness } from '../../src/store/
 import type { AcquireRequest } from '../../src/store/types.js';
 import { defaultSettings } from '../../src/server/defaults.js';
 import type { PostgresDriver } from '../../src/store/sql/postgres-driver.js';
+import type { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const reachable = await postgresReachable();
@@ -359,6 +360,29 @@ describe('refusals on the embedded store', () => {
     expect((await store.acquire(request(), NOW + 4)).kind).toBe('granted');
     expect(transactions).toHaveBeenCalledTimes(1);
     transactions.mockRestore();
+  });
+});
+
+describe('an expiry on the embedded store', () => {
+  const seat = useOneSeat('sqlite', 'x', NOW);
+
+  it("makes the next request read again: the side connection wrote it, which this connection's writes did not see", async () => {
+    const { store, driver, request, held, refused: first } = await fill(seat());
+    const sqlite = driver as SqliteDriver;
+    expect(await store.acquire(request(), NOW)).toEqual(first);
+    const transactions = vi.spyOn(sqlite, 'transaction');
+    const aside = vi.spyOn(sqlite, 'aside');
+    expect(await store.acquire(request(), NOW + 1)).toEqual(first); // from the kept read
+    // The held session times out: the batch is written by the worker's connection, not here.
+    expect(await store.expireSessions([held.session.id], NOW + 2)).toMatchObject({ expired: [held.session.id] });
+    expect(aside).toHaveBeenCalledTimes(1);
+    expect(await aside.mock.results[0]!.value).not.toBeNull();
+    expect(transactions).not.toHaveBeenCalled();
+    // Its seat is free: the generation moved, and the next request is granted, not refused from the read.
+    expect((await store.acquire(request(), NOW + 3)).kind).toBe('granted');
+    expect(transactions).toHaveBeenCalledTimes(1);
+    transactions.mockRestore();
+    aside.mockRestore();
   });
 });
 

@@ -35,6 +35,13 @@ export interface SqlDriver extends SqlExecutor {
    * connection, and what it will read is no older than anything that happens meanwhile.
    */
   whenSent?(onSend: () => void): SqlExecutor;
+  /**
+   * SQLite: runs one of the store's mass writes (`side-ops.ts`, by name) as one transaction on
+   * a second connection in a worker thread, so that the event loop is free meanwhile
+   * (`SqliteSide`). Null when there is none (an in-memory database, or its worker failed): the
+   * caller then runs the same operation as a transaction here.
+   */
+  aside?(op: string, args: readonly unknown[]): Promise<unknown> | null;
   /** Periodic upkeep (SQLite: a WAL checkpoint), settled when done; it never rejects. */
   maintain?(): Promise<void>;
   /** Runs the migrations not yet applied, safely when several servers start at once. */

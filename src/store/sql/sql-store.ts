@@ -3,7 +3,8 @@ import type {
   LeaseFilter, License, LiveSession, MaxReached, Page, PageOf, ReportRange, Ticket, Product, ProductUsage, Store,
   Alert, AlertCheck, AlertRule, CloseOutcome, Delivery, DeliveryStatus, DeviceActivation, DueDelivery, SoftException, UnitsOutcome, Webhook, WebhookInput,
 } from '../types.js';
-import type { Row } from './driver.js';
+import type { Row, SqlExecutor } from './driver.js';
+import { sideOps, type SideArgs, type SideOp, type SideResult } from './side-ops.js';
 import { isUniqueViolation } from './driver.js';
 import * as leaseOps from './lease-ops.js';
 import * as policyOps from './policy-ops.js';
@@ -199,7 +200,20 @@ export class SqlStore extends SqlSetupStore implements Store {
   }
 
   expireSessions(ids: string[], now: number): Promise<{ expired: string[]; events: LeaseEvent[] }> {
-    return this.db.transaction((tx) => leaseOps.expireSessions(tx, ids, now, this.shared ? now - this.expiryGraceMs : null));
+    if (this.shared) return this.db.transaction((tx) => leaseOps.expireSessions(tx, ids, now, now - this.expiryGraceMs));
+    return this.aside('expireSessions', ids, now);
+  }
+
+  /**
+   * A mass write (`side-ops.ts`): on the embedded store's side connection when it has one, so
+   * that the event loop answers heartbeats meanwhile (`SqliteSide`); otherwise as a
+   * transaction here. Either way the same function writes the same rows.
+   */
+  private aside<K extends SideOp>(op: K, ...args: SideArgs<K>): Promise<SideResult<K>> {
+    const elsewhere = this.db.aside?.(op, args) as Promise<SideResult<K>> | null | undefined;
+    if (elsewhere) return elsewhere;
+    const fn = sideOps[op] as unknown as (tx: SqlExecutor, ...a: SideArgs<K>) => Promise<SideResult<K>>;
+    return this.db.transaction((tx) => fn(tx, ...args));
   }
 
   async touchSessions(deadlines: Map<string, number>): Promise<void> {

@@ -1,7 +1,9 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { MigrationStep, SqlDriver, SqlExecutor } from './driver.js';
+import { SqliteSide } from './sqlite-side.js';
+import { WAL_SIZE_LIMIT, executor, openSqlite, statementCache } from './sqlite-connection.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 interface Queued {
@@ -22,7 +24,7 @@ interface Queued {
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly cache = new Map<string, Statement>();
+  private readonly stmt: (sql: string) => Statement;
   private busy = false;
   /** Transactions waiting for the next group commit. */
   private readonly queue: Queued[] = [];
@@ -35,6 +37,10 @@ export class SqliteDriver implements SqlDriver {
   private savepoint = false;
   private readonly file: string;
   private checkpointer: Worker | null = null;
+  /** The second connection that runs mass writes (`aside`), started by the first. */
+  private side: SqliteSide | null = null;
+  /** The side connection is running an operation, under this driver's mutex (`aside`). */
+  private asideRunning = false;
   /** The checkpoint running on the worker, if any. */
   private checkpoint: Promise<void> | null = null;
   /** Write statements and rollbacks so far (`writeGeneration`). */
@@ -42,44 +48,20 @@ export class SqliteDriver implements SqlDriver {
   readonly writeGeneration = (): number => this.writes;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    // Each transaction of a group commit runs in a savepoint, and SQLite copies every page a
-    // savepoint first touches into a sub-journal, a temporary file by default: a write
-    // system call per page. In memory, the statements of a grant or release cost a third to
-    // a half as much (docs/architecture.md). Temporary tables and sorts live in memory too.
-    this.db.pragma('temp_store = MEMORY');
-    // Checkpoints (the only fsyncs in WAL + NORMAL) run once a second (`maintain`) on a
-    // worker thread with its own connection, instead of every 1,000 pages inside whichever
-    // commit crosses the mark: the event loop never waits for the copy or its fsyncs (writes
-    // wait, queued, for the short last step: see `maintain`).
-    this.db.pragma('wal_autocheckpoint = 0');
-    this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+    this.db = openSqlite(file);
+    this.stmt = statementCache(this.db);
     this.file = file;
-    this.direct = {
-      dialect: 'sqlite',
-      all: async <T>(sql: string, params: readonly unknown[] = []) => this.directStmt(sql).all(...params) as T[],
-      get: async <T>(sql: string, params: readonly unknown[] = []) => this.directStmt(sql).get(...params) as T | undefined,
-      run: async (sql: string, params: readonly unknown[] = []) => this.directStmt(sql).run(...params).changes,
-    };
-    this.inBatch = {
-      dialect: 'sqlite',
-      all: async <T>(sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).all(...params) as T[],
-      get: async <T>(sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).get(...params) as T | undefined,
-      run: async (sql: string, params: readonly unknown[] = []) => this.batchStmt(sql).run(...params).changes,
-    };
+    this.direct = executor((sql) => this.directStmt(sql));
+    this.inBatch = executor((sql) => this.batchStmt(sql));
   }
 
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (!this.busy) return this.direct.all<T>(sql, params);
+    if (!this.busy || this.readsBeside(sql)) return this.direct.all<T>(sql, params);
     return this.exclusive(() => this.direct.all<T>(sql, params));
   }
 
   get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
-    if (!this.busy) return this.direct.get<T>(sql, params);
+    if (!this.busy || this.readsBeside(sql)) return this.direct.get<T>(sql, params);
     return this.exclusive(() => this.direct.get<T>(sql, params));
   }
 
@@ -157,6 +139,32 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  /**
+   * While the side connection writes, this one is idle: a read outside a transaction need not
+   * wait for it (WAL: it reads the last commit). Writes and transactions still wait.
+   */
+  private readsBeside(sql: string): boolean {
+    return this.asideRunning && this.stmt(sql).readonly;
+  }
+
+  aside(op: string, args: readonly unknown[]): Promise<unknown> | null {
+    if (this.file === ':memory:') return null;
+    const side = (this.side ??= new SqliteSide(this.file));
+    if (side.gone) return null;
+    return this.exclusive(async () => {
+      // The other connection's writes change what this one reads: the write generation moves
+      // before (a read kept from now on is not reused after) and after.
+      this.writes++;
+      this.asideRunning = true;
+      try {
+        return await side.run(op, args);
+      } finally {
+        this.asideRunning = false;
+        this.writes++;
+      }
+    });
+  }
+
   async migrate(steps: readonly MigrationStep[]): Promise<void> {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)');
     const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
@@ -200,6 +208,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
+    await this.side?.close();
     await this.checkpointer?.terminate();
     this.checkpointer = null;
     this.db.close();
@@ -221,15 +230,6 @@ export class SqliteDriver implements SqlDriver {
     return s;
   }
 
-  private stmt(sql: string): Statement {
-    let s = this.cache.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.cache.set(sql, s);
-    }
-    return s;
-  }
-
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (this.busy) await new Promise<void>((resolve) => this.waiters.push(resolve));
     this.busy = true;
@@ -241,9 +241,6 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 }
-
-/** The size the WAL is trimmed to when it starts over (bytes). */
-const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** Most transactions, and longest time, one group commit may take. */
 const MAX_BATCH = 64;

@@ -1,0 +1,83 @@
+import { Worker } from 'node:worker_threads';
+import type { SideAnswer, SideRequest } from './sqlite-side-worker.js';
+
+/**
+ * The embedded store's side connection: a worker thread with its own connection to the
+ * database file, at a lower CPU priority than the event loop, that runs the store's mass writes (a heartbeat
+ * timeout storm's expiry batches) while the event loop goes on answering heartbeats.
+ *
+ * Why: better-sqlite3 runs a statement on the thread that calls it. Expiring 10,000
+ * sessions costs 45–70 µs each (docs/architecture.md, session 12), so on the main
+ * connection a storm held the event loop for most of a second in 2–3 ms batches, with
+ * the garbage its statements and rows made collected on the same thread. On the side the
+ * batches run when the event loop has nothing to do, and their garbage is the worker's.
+ *
+ * The caller (`SqliteDriver.aside`) holds the driver's mutex while an operation runs, so the
+ * two connections never write at once: the main connection's transactions wait in their
+ * queue, as they would behind a group commit.
+ */
+export class SqliteSide {
+  private worker: Worker | null = null;
+  /** The worker failed or exited: the driver runs mass writes on its own connection. */
+  gone = false;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+
+  constructor(private readonly file: string) {}
+
+  /** Runs operation `op` of `side-ops.ts` in one transaction on the side connection. */
+  run(op: string, args: readonly unknown[]): Promise<unknown> {
+    const worker = (this.worker ??= this.start());
+    const seq = ++this.seq;
+    return new Promise<unknown>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      const m: SideRequest = { seq, op, args };
+      worker.postMessage(m);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    this.gone = true;
+    await w?.terminate();
+  }
+
+  private start(): Worker {
+    const worker = startWorker(this.file);
+    worker.unref();
+    worker.on('message', (a: SideAnswer) => {
+      const p = this.pending.get(a.seq);
+      if (!p) return;
+      this.pending.delete(a.seq);
+      if (a.ok) p.resolve(a.value);
+      else p.reject(Object.assign(new Error(a.error.message), a.error.code === undefined ? {} : { code: a.error.code }));
+    });
+    const fail = (e: unknown) => {
+      this.gone = true;
+      this.worker = null;
+      // What an unanswered operation did is unknown (committed or not): its caller hears it
+      // failed, and the store's operations are safe to run again (they claim what is left).
+      const error = e instanceof Error ? e : new Error(`the side connection's worker exited (${String(e)})`);
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', fail);
+    return worker;
+  }
+}
+
+/**
+ * The worker runs `sqlite-side-worker.js` beside this module. Run from TypeScript sources
+ * (the tests, `npm run dev`), that file is `.ts`, which Node cannot load by itself: tsx,
+ * which runs those sources, is registered in the worker first.
+ */
+function startWorker(file: string): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./sqlite-side-worker.js', here), { workerData: { file } });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./sqlite-side-worker.ts', here).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: { file } });
+}

@@ -1,0 +1,95 @@
+/**
+ * The embedded store's side connection (`SqliteSide`): mass writes (a timeout storm's expiry
+ * batches) run as transactions on a second connection in a worker thread, under the driver's
+ * mutex, while the event loop goes on. Reads need not wait for them, writes do, and without
+ * the worker the same operation runs on the main connection.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
+import type { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
+import type { SqliteSide } from '../../src/store/sql/sqlite-side.js';
+
+const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
+
+let t: OneSeat;
+let driver: SqliteDriver;
+/** The driver's side connection, once an operation has started it. */
+const side = () => (driver as unknown as { side: SqliteSide | null }).side;
+
+beforeEach(async () => {
+  t = await oneSeat('sqlite', 'side', NOW);
+  driver = t.driver as SqliteDriver;
+});
+afterEach(async () => {
+  await t.drop();
+});
+
+async function held(): Promise<{ sessionId: string; leaseId: string }> {
+  const g = await t.store.acquire(t.request(), NOW);
+  if (g.kind !== 'granted') throw new Error('expected a grant');
+  return { sessionId: g.session.id, leaseId: g.lease.id };
+}
+
+it('expires on the side connection, and the main connection reads what it wrote', async () => {
+  const h = await held();
+  const transactions = vi.spyOn(driver, 'transaction');
+  const r = await t.store.expireSessions([h.sessionId], NOW + 31_000);
+  expect(r.expired).toEqual([h.sessionId]);
+  expect(r.events.map((e) => e.type)).toContain('lease.ended');
+  expect(transactions).not.toHaveBeenCalled();
+  expect(side()).not.toBeNull();
+  expect(await t.store.getLease(t.account, h.leaseId)).toMatchObject({ status: 'ended', endReason: 'expired' });
+  expect((await t.store.usage(t.account, NOW + 31_000))[0]?.inUse).toBe(0);
+  // The same batch again ends nothing.
+  expect(await t.store.expireSessions([h.sessionId], NOW + 32_000)).toEqual({ expired: [], events: [] });
+  transactions.mockRestore();
+});
+
+it('lets reads outside a transaction go on while the side connection writes; writes wait for it', async () => {
+  const h = await held();
+  const order: string[] = [];
+  const expiring = t.store.expireSessions([h.sessionId], NOW + 31_000).then(() => order.push('expiry'));
+  const read = driver.get('SELECT COUNT(*) AS n FROM leases').then(() => order.push('read'));
+  const write = driver.run('UPDATE accounts SET name = name WHERE id = ?', [t.account]).then(() => order.push('write'));
+  const transaction = driver.transaction((tx) => tx.get('SELECT 1 AS one')).then(() => order.push('transaction'));
+  await Promise.all([expiring, read, write, transaction]);
+  expect(order).toEqual(['read', 'expiry', 'write', 'transaction']);
+});
+
+it.runIf(process.platform === 'linux')('runs on a thread of lower CPU priority than the event loop', async () => {
+  const nice = () => readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+  const before = nice();
+  await t.store.expireSessions([(await held()).sessionId], NOW + 31_000);
+  const after = nice();
+  expect(after.filter((n) => n === 10).length).toBe(before.filter((n) => n === 10).length + 1);
+  expect(after[0]).toBe(before[0]); // the main thread keeps its priority
+});
+
+it('refuses an operation it does not have, and a batch it cannot run writes nothing', async () => {
+  await expect(driver.aside('dropEverything', [])).rejects.toThrow('no side operation dropEverything');
+  const h = await held();
+  // A malformed batch (ids that are not a list) fails inside the transaction: nothing is written.
+  await expect(driver.aside('expireSessions', [42, NOW + 31_000])).rejects.toThrow();
+  expect(await t.store.getLease(t.account, h.leaseId)).toMatchObject({ status: 'active' });
+  expect((await t.store.expireSessions([h.sessionId], NOW + 31_000)).expired).toEqual([h.sessionId]);
+});
+
+it('fails what was in flight when its worker exits, then runs the same operation on the main connection', async () => {
+  const h = await held();
+  const first = driver.aside('expireSessions', [[h.sessionId], NOW + 31_000]);
+  // The worker has only just started: the batch cannot have run when it is stopped.
+  await side()!.close();
+  await expect(first).rejects.toThrow();
+  expect(await t.store.getLease(t.account, h.leaseId)).toMatchObject({ status: 'active' });
+
+  const transactions = vi.spyOn(driver, 'transaction');
+  expect(driver.aside('expireSessions', [[h.sessionId], NOW + 31_000])).toBeNull();
+  expect((await t.store.expireSessions([h.sessionId], NOW + 31_000)).expired).toEqual([h.sessionId]);
+  expect(transactions).toHaveBeenCalledTimes(1);
+  expect(await t.store.getLease(t.account, h.leaseId)).toMatchObject({ status: 'ended', endReason: 'expired' });
+  transactions.mockRestore();
+});
