@@ -366,7 +366,7 @@ describe('refusals on the embedded store', () => {
 describe('an expiry on the embedded store', () => {
   const seat = useOneSeat('sqlite', 'x', NOW);
 
-  it("makes the next request read again: the side connection wrote it, which this connection's writes did not see", async () => {
+  it("makes the next request read again, though the side connection wrote it and this one wrote nothing", async () => {
     const { store, driver, request, held, refused: first } = await fill(seat());
     const sqlite = driver as SqliteDriver;
     expect(await store.acquire(request(), NOW)).toEqual(first);

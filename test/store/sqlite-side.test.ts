@@ -47,6 +47,8 @@ it('expires on the side connection, and the main connection reads what it wrote'
 });
 
 it('lets reads outside a transaction go on while the side connection writes; writes wait for it', async () => {
+  // Started (the first expiry waits for the worker before it takes the mutex).
+  await t.store.expireSessions([(await held()).sessionId], NOW + 31_000);
   const h = await held();
   const order: string[] = [];
   const expiring = t.store.expireSessions([h.sessionId], NOW + 31_000).then(() => order.push('expiry'));
@@ -69,6 +71,16 @@ it.runIf(process.platform === 'linux')('runs on a thread of lower CPU priority t
   expect(after[0]).toBe(before[0]); // the main thread keeps its priority
 });
 
+it('waits for its worker to start before it holds up the main connection', async () => {
+  const h = await held();
+  const order: string[] = [];
+  const expiring = t.store.expireSessions([h.sessionId], NOW + 31_000).then(() => order.push('expiry'));
+  // The worker is starting: a transaction asked for now runs first, without waiting for it.
+  const transaction = driver.transaction((tx) => tx.get('SELECT 1 AS one')).then(() => order.push('transaction'));
+  await Promise.all([expiring, transaction]);
+  expect(order).toEqual(['transaction', 'expiry']);
+});
+
 it('refuses an operation it does not have, and a batch it cannot run writes nothing', async () => {
   await expect(driver.aside('dropEverything', [])).rejects.toThrow('no side operation dropEverything');
   const h = await held();
@@ -81,7 +93,7 @@ it('refuses an operation it does not have, and a batch it cannot run writes noth
 it('fails what was in flight when its worker exits, then runs the same operation on the main connection', async () => {
   const h = await held();
   const first = driver.aside('expireSessions', [[h.sessionId], NOW + 31_000]);
-  // The worker has only just started: the batch cannot have run when it is stopped.
+  // The worker has only just started: the batch has not even been sent when it is stopped.
   await side()!.close();
   await expect(first).rejects.toThrow();
   expect(await t.store.getLease(t.account, h.leaseId)).toMatchObject({ status: 'active' });

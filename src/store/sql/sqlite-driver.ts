@@ -151,7 +151,7 @@ export class SqliteDriver implements SqlDriver {
     if (this.file === ':memory:') return null;
     const side = (this.side ??= new SqliteSide(this.file));
     if (side.gone) return null;
-    return this.exclusive(async () => {
+    const write = () => this.exclusive(async () => {
       // The other connection's writes change what this one reads: the write generation moves
       // before (a read kept from now on is not reused after) and after.
       this.writes++;
@@ -163,6 +163,8 @@ export class SqliteDriver implements SqlDriver {
         this.writes++;
       }
     });
+    // Started: queued for the mutex at once, in order with what is asked after it.
+    return side.isReady ? write() : side.ready().then(write);
   }
 
   async migrate(steps: readonly MigrationStep[]): Promise<void> {

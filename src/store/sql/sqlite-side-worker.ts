@@ -1,8 +1,9 @@
 /**
  * The worker thread of `SqliteSide`: a second connection to the embedded database that runs
  * the store's mass writes (`side-ops.ts`), one transaction per message, at a lower CPU
- * priority than the event loop. The main thread holds its driver's mutex meanwhile, so this connection never
- * waits for the write lock, and the main connection writes nothing in between.
+ * priority than the event loop. The main thread holds its driver's mutex meanwhile, so this
+ * connection never waits for the write lock, and the main connection writes nothing in between.
+ * Its first message, number 0, says that the connection is open.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -52,6 +53,8 @@ async function run({ seq, op, args }: SideRequest): Promise<SideAnswer> {
     return { seq, ok: false, error: { message: String(err.message ?? e), code: err.code } };
   }
 }
+
+parentPort?.postMessage({ seq: 0, ok: true, value: null } satisfies SideAnswer);
 
 // One at a time, in order (the main thread sends one at a time anyway).
 let last: Promise<unknown> = Promise.resolve();

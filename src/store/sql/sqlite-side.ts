@@ -22,8 +22,23 @@ export class SqliteSide {
   gone = false;
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  /** The worker's first answer (number 0): its connection is open. */
+  private started: Promise<void> = Promise.resolve();
 
   constructor(private readonly file: string) {}
+
+  /**
+   * Settles when the worker has started and opened its connection (rejects if it failed to).
+   * Starting loads the store's modules, a few hundred milliseconds: callers wait for it before
+   * they take the driver's mutex, not while holding it.
+   */
+  ready(): Promise<void> {
+    this.worker ??= this.start();
+    return this.started;
+  }
+
+  /** The worker has started and its connection is open. */
+  isReady = false;
 
   /** Runs operation `op` of `side-ops.ts` in one transaction on the side connection. */
   run(op: string, args: readonly unknown[]): Promise<unknown> {
@@ -44,6 +59,9 @@ export class SqliteSide {
   }
 
   private start(): Worker {
+    this.started = new Promise<void>((resolve, reject) => this.pending.set(0, { resolve: () => ((this.isReady = true), resolve()), reject }));
+    // Heard by whoever waits for it; a start that fails also fails the operations sent.
+    this.started.catch(() => undefined);
     const worker = startWorker(this.file);
     worker.unref();
     worker.on('message', (a: SideAnswer) => {
@@ -55,6 +73,7 @@ export class SqliteSide {
     });
     const fail = (e: unknown) => {
       this.gone = true;
+      this.isReady = false;
       this.worker = null;
       // What an unanswered operation did is unknown (committed or not): its caller hears it
       // failed, and the store's operations are safe to run again (they claim what is left).
