@@ -81,6 +81,14 @@ it('waits for its worker to start before it holds up the main connection', async
   expect(order).toEqual(['transaction', 'expiry']);
 });
 
+it('is started by the periodic upkeep, ahead of the first mass write', async () => {
+  expect(side()).toBeNull();
+  await driver.maintain();
+  expect(side()).not.toBeNull();
+  await side()!.ready();
+  expect(side()!.isReady).toBe(true);
+});
+
 it('refuses an operation it does not have, and a batch it cannot run writes nothing', async () => {
   await expect(driver.aside('dropEverything', [])).rejects.toThrow('no side operation dropEverything');
   const h = await held();

@@ -139,6 +139,10 @@ export class SqliteDriver implements SqlDriver {
     }
   }
 
+  private sideConnection(): SqliteSide {
+    return (this.side ??= new SqliteSide(this.file));
+  }
+
   /**
    * While the side connection writes, this one is idle: a read outside a transaction need not
    * wait for it (WAL: it reads the last commit). Writes and transactions still wait.
@@ -149,7 +153,7 @@ export class SqliteDriver implements SqlDriver {
 
   aside(op: string, args: readonly unknown[]): Promise<unknown> | null {
     if (this.file === ':memory:') return null;
-    const side = (this.side ??= new SqliteSide(this.file));
+    const side = this.sideConnection();
     if (side.gone) return null;
     const write = () => this.exclusive(async () => {
       // The other connection's writes change what this one reads: the write generation moves
@@ -199,6 +203,9 @@ export class SqliteDriver implements SqlDriver {
    */
   maintain(): Promise<void> {
     if (this.file === ':memory:') return Promise.resolve();
+    // Upkeep starts the side connection too, in the background, so that the first mass write
+    // (a timeout storm's, say) does not wait for its worker to load.
+    if (!this.side) void this.sideConnection().ready().catch(() => undefined);
     this.checkpoint ??= this.checkpointInTwoSteps().finally(() => (this.checkpoint = null));
     return this.checkpoint;
   }
