@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SqlStore } from '../../src/store/sql/sql-store.js';
 import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
-import { OWN_LEASES_SQL } from '../../src/store/sql/lease-ops.js';
+import { LEASE_TIMERS_DUE_SQL, OWN_LEASES_SQL } from '../../src/store/sql/lease-ops.js';
 import { freeSlotsSql } from '../../src/store/sql/seats.js';
 
 let dir: string;
@@ -48,4 +48,8 @@ it('frees released seats by looking their holders up, not by walking the license
   // Keyed on the license as it was, a batch's update walks the license's slots below its limit.
   expect(plan(freeSlotsSql('lease_id IN (?, ?, ?, ?)').replace("license_id || '' = ?", 'license_id = ?')).split('\n')[0])
     .toMatch(/USING INDEX sqlite_autoindex_seat_slots_1 \(license_id=\? AND slot<\?\)/);
+});
+
+it('asks whether any lease timer is due (every tick) through the due-time index, not by reading the leases', () => {
+  expect(plan(LEASE_TIMERS_DUE_SQL)).toMatch(/SEARCH l USING INDEX leases_due \(due_at<\?\)/);
 });

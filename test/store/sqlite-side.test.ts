@@ -46,6 +46,23 @@ it('expires on the side connection, and the main connection reads what it wrote'
   transactions.mockRestore();
 });
 
+it('fires due lease timers on the side connection, and asks nothing of it while none is due', async () => {
+  const g = await t.store.acquire({ ...t.request(), hold: 'until-reset' }, NOW);
+  if (g.kind !== 'granted') throw new Error('expected a grant');
+  // Its session ends; the lease keeps the seat until the daily reset.
+  await t.store.endSession(g.session.id, 'ended', NOW + 1);
+  expect(await t.store.getLease(t.account, g.lease.id)).toMatchObject({ status: 'active' });
+  const aside = vi.spyOn(driver, 'aside');
+  expect(await t.store.fireLeaseTimers(NOW + 1000, 200)).toEqual([]);
+  expect(aside).not.toHaveBeenCalled();
+  // The daily reset (midnight UTC) has passed: the lease held until it ends.
+  const events = await t.store.fireLeaseTimers(NOW + 86_400_000, 200);
+  expect(events.map((e) => e.type)).toContain('lease.ended');
+  expect(aside).toHaveBeenCalledTimes(1);
+  expect(await t.store.getLease(t.account, g.lease.id)).toMatchObject({ status: 'ended' });
+  aside.mockRestore();
+});
+
 it('lets reads outside a transaction go on while the side connection writes; writes wait for it', async () => {
   // Started (the first expiry waits for the worker before it takes the mutex).
   await t.store.expireSessions([(await held()).sessionId], NOW + 31_000);

@@ -823,11 +823,22 @@ export async function releaseLease(tx: SqlExecutor, accountId: string, leaseId: 
   return { lease: (await leaseById(tx, leaseId))!, events };
 }
 
+/** Leases whose timed state is due (`fireLeaseTimers` has work). */
+const TIMERS_DUE = 'l.due_at <= ? AND l.ended_at IS NULL';
+
+/** Whether any lease timer is due (read through `leases_due`). */
+export const LEASE_TIMERS_DUE_SQL = `SELECT 1 AS due FROM leases l WHERE ${TIMERS_DUE} LIMIT 1`;
+
+/** Whether any lease timer is due: `fireLeaseTimers` would find work. */
+export async function leaseTimersDue(db: SqlExecutor, now: number): Promise<boolean> {
+  return (await db.get<Row>(LEASE_TIMERS_DUE_SQL, [now])) !== undefined;
+}
+
 export async function fireLeaseTimers(tx: SqlExecutor, now: number, limit: number): Promise<LeaseEvent[]> {
   // On PostgreSQL every server runs this loop; SKIP LOCKED lets each claim different leases
   // so a timer fires exactly once.
   const lock = skipLockedClause(tx, 'l');
-  const rows = await tx.all<Row>(`${LEASE_SELECT} WHERE l.due_at <= ? AND l.ended_at IS NULL ORDER BY l.due_at LIMIT ?${lock}`, [now, limit]);
+  const rows = await tx.all<Row>(`${LEASE_SELECT} WHERE ${TIMERS_DUE} ORDER BY l.due_at LIMIT ?${lock}`, [now, limit]);
   const events: LeaseEvent[] = [];
   for (const r of rows) {
     const lease = toLease(r);

@@ -13,6 +13,8 @@ export const sideOps = {
   /** A batch of sessions whose heartbeat deadline passed, on the embedded store (no shared deadline). */
   expireSessions: (tx: SqlExecutor, ids: string[], now: number): Promise<{ expired: string[]; events: LeaseEvent[] }> =>
     leaseOps.expireSessions(tx, ids, now, null),
+  /** Lease timers that are due (linger, daily reset, flex and pay-per-use ends), at most `limit`. */
+  fireLeaseTimers: (tx: SqlExecutor, now: number, limit: number): Promise<LeaseEvent[]> => leaseOps.fireLeaseTimers(tx, now, limit),
 };
 
 export type SideOps = typeof sideOps;
