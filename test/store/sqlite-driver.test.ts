@@ -13,7 +13,8 @@ let dir: string;
 let db: SqliteDriver;
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sk-driver-'));
-  db = new SqliteDriver(join(dir, 'db.sqlite'));
+  // A scratch table, not the store's schema: no side connection (test/store/sqlite-side.test.ts).
+  db = new SqliteDriver(join(dir, 'db.sqlite'), { side: false });
   await db.run('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
 });
 afterEach(async () => {

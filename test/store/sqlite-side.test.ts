@@ -4,10 +4,12 @@
  * mutex, while the event loop goes on. Reads need not wait for them, writes do, and without
  * the worker the same operation runs on the main connection.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
-import type { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
+import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
 import type { SqliteSide } from '../../src/store/sql/sqlite-side.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
@@ -104,6 +106,17 @@ it('is started by the periodic upkeep, ahead of the first mass write', async () 
   expect(side()).not.toBeNull();
   await side()!.ready();
   expect(side()!.isReady).toBe(true);
+});
+
+it('is not started for a driver asked to run without it, or for an in-memory database', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sk-no-side-'));
+  for (const other of [new SqliteDriver(join(dir, 'other.db'), { side: false }), new SqliteDriver(':memory:')]) {
+    await other.maintain();
+    expect(other.aside('expireSessions', [[], NOW])).toBeNull();
+    expect((other as unknown as { side: SqliteSide | null }).side).toBeNull();
+    await other.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
 });
 
 it('refuses an operation it does not have, and a batch it cannot run writes nothing', async () => {

@@ -39,6 +39,7 @@ export class SqliteDriver implements SqlDriver {
   private checkpointer: Worker | null = null;
   /** The second connection that runs mass writes (`aside`), started by the first. */
   private side: SqliteSide | null = null;
+  private readonly sideWanted: boolean;
   /** The side connection is running an operation, under this driver's mutex (`aside`). */
   private asideRunning = false;
   /** The checkpoint running on the worker, if any. */
@@ -47,10 +48,16 @@ export class SqliteDriver implements SqlDriver {
   private writes = 0;
   readonly writeGeneration = (): number => this.writes;
 
-  constructor(file: string) {
+  /**
+   * `side`: run the store's mass writes on a second connection (`aside`, `SqliteSide`). Off
+   * for a database without the store's schema, whose side would have nothing to run, and
+   * always off in memory (a second connection would open another database).
+   */
+  constructor(file: string, opts: { side?: boolean } = {}) {
     this.db = openSqlite(file);
     this.stmt = statementCache(this.db);
     this.file = file;
+    this.sideWanted = (opts.side ?? true) && file !== ':memory:';
     this.direct = executor((sql) => this.directStmt(sql));
     this.inBatch = executor((sql) => this.batchStmt(sql));
   }
@@ -152,7 +159,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   aside(op: string, args: readonly unknown[]): Promise<unknown> | null {
-    if (this.file === ':memory:') return null;
+    if (!this.sideWanted) return null;
     const side = this.sideConnection();
     if (side.gone) return null;
     const write = () => this.exclusive(async () => {
@@ -205,7 +212,7 @@ export class SqliteDriver implements SqlDriver {
     if (this.file === ':memory:') return Promise.resolve();
     // Upkeep starts the side connection too, in the background, so that the first mass write
     // (a timeout storm's, say) does not wait for its worker to load.
-    if (!this.side) void this.sideConnection().ready().catch(() => undefined);
+    if (this.sideWanted && !this.side) void this.sideConnection().ready().catch(() => undefined);
     this.checkpoint ??= this.checkpointInTwoSteps().finally(() => (this.checkpoint = null));
     return this.checkpoint;
   }
