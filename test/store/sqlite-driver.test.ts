@@ -184,3 +184,39 @@ it('starts the WAL over at each checkpoint, with the first write of the new WAL 
   expect((await db.get<{ log: number }>('PRAGMA wal_checkpoint(PASSIVE)'))!.log).toBeLessThanOrEqual(2);
   expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 50 });
 });
+
+it('answers reads outside transactions while the checkpoint restarts the WAL; writes wait for it', async () => {
+  for (let i = 0; i < 20; i++) await db.transaction((tx) => tx.run('INSERT INTO t (k, v) VALUES (?, ?)', [`k${i}`, i]));
+  // Another connection in a read transaction holds the restart step (under the driver's
+  // mutex) in the worker's busy handler until it ends.
+  const reader = new Database(join(dir, 'db.sqlite'));
+  reader.exec('BEGIN');
+  reader.prepare('SELECT COUNT(*) FROM t').get();
+  let checkpointed = false;
+  const checkpoint = db.maintain().then(() => (checkpointed = true));
+  // Held at the start of a timer's turn: only the restart step holds the mutex across turns
+  // (a group commit releases it in the microtasks after its COMMIT).
+  const mutexHeld = () => (db as unknown as { busy: boolean }).busy;
+  for (let waited = 0; ; waited++) {
+    await new Promise((r) => setTimeout(r, 2));
+    if (mutexHeld()) break;
+    if (waited > 500) throw new Error('the restart step never took the mutex');
+  }
+  // Before: the read waited in the mutex's queue behind the restart, until the reader ended.
+  expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 20 });
+  expect(await db.all('SELECT v FROM t WHERE k = ?', ['k3'])).toEqual([{ v: 3 }]);
+  expect(checkpointed).toBe(false);
+  let wrote = false;
+  const write = db.transaction((tx) => tx.run('INSERT INTO t (k, v) VALUES (?, ?)', ['late', 1])).then(() => (wrote = true));
+  const direct = db.run('UPDATE t SET v = v + 1 WHERE k = ?', ['k0']);
+  await new Promise((r) => setImmediate(r));
+  expect(wrote).toBe(false);
+  reader.exec('COMMIT');
+  reader.close();
+  await checkpoint;
+  await Promise.all([write, direct]);
+  expect(wrote).toBe(true);
+  expect(await db.get('SELECT COUNT(*) AS n, SUM(v) AS s FROM t')).toEqual({ n: 21, s: 190 + 1 + 1 });
+  // The restart took place: the WAL started over.
+  expect((await db.get<{ log: number }>('PRAGMA wal_checkpoint(PASSIVE)'))!.log).toBeLessThanOrEqual(4);
+});

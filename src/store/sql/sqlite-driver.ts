@@ -40,8 +40,11 @@ export class SqliteDriver implements SqlDriver {
   /** The second connection that runs mass writes (`aside`), started by the first. */
   private side: SqliteSide | null = null;
   private readonly sideWanted: boolean;
-  /** The side connection is running an operation, under this driver's mutex (`aside`). */
-  private asideRunning = false;
+  /**
+   * Another connection is working under this driver's mutex: the side connection running an
+   * operation (`aside`), or the checkpoint worker restarting the WAL (`checkpointInTwoSteps`).
+   */
+  private besideRunning = false;
   /** The checkpoint running on the worker, if any. */
   private checkpoint: Promise<void> | null = null;
   /** Write statements and rollbacks so far (`writeGeneration`). */
@@ -151,11 +154,12 @@ export class SqliteDriver implements SqlDriver {
   }
 
   /**
-   * While the side connection writes, this one is idle: a read outside a transaction need not
-   * wait for it (WAL: it reads the last commit). Writes and transactions still wait.
+   * While the side connection writes or the checkpoint worker restarts the WAL, this
+   * connection is idle: a read outside a transaction need not wait for them (WAL: it reads
+   * the last commit). Writes and transactions still wait.
    */
   private readsBeside(sql: string): boolean {
-    return this.asideRunning && this.stmt(sql).readonly;
+    return this.besideRunning && this.stmt(sql).readonly;
   }
 
   aside(op: string, args: readonly unknown[]): Promise<unknown> | null {
@@ -166,11 +170,11 @@ export class SqliteDriver implements SqlDriver {
       // The other connection's writes change what this one reads: the write generation moves
       // before (a read kept from now on is not reused after) and after.
       this.writes++;
-      this.asideRunning = true;
+      this.besideRunning = true;
       try {
         return await side.run(op, args);
       } finally {
-        this.asideRunning = false;
+        this.besideRunning = false;
         this.writes++;
       }
     });
@@ -203,7 +207,8 @@ export class SqliteDriver implements SqlDriver {
    *    a tenth of the server's CPU.
    * 2. RESTART copies the few frames written meanwhile and syncs, with this connection's
    *    writes held back: it runs under the driver's mutex, so transactions wait in the
-   *    queue (the event loop does not) for that short step, and the worker never has to
+   *    queue (the event loop does not, nor do reads outside transactions: `readsBeside`)
+   *    for that short step, and the worker never has to
    *    wait for the write lock. The worker then makes the first write of the restarted WAL
    *    itself (its header's fsync), and later writes reuse the WAL from its start;
    *    `journal_size_limit` trims it there.
@@ -220,7 +225,16 @@ export class SqliteDriver implements SqlDriver {
   private async checkpointInTwoSteps(): Promise<void> {
     const worker = (this.checkpointer ??= startCheckpointer(this.file, () => (this.checkpointer = null)));
     if (!(await ask(worker, 'passive'))) return;
-    await this.exclusive(() => ask(worker, 'restart'));
+    // The restart changes nothing a read sees: reads outside transactions go on beside it
+    // (its busy handler waits out one running on this connection, a synchronous moment).
+    await this.exclusive(async () => {
+      this.besideRunning = true;
+      try {
+        return await ask(worker, 'restart');
+      } finally {
+        this.besideRunning = false;
+      }
+    });
   }
 
   async close(): Promise<void> {
