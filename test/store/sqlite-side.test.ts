@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
 import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
-import type { SqliteSide } from '../../src/store/sql/sqlite-side.js';
+import { SIDE_STOPPED, type SqliteSide } from '../../src/store/sql/sqlite-side.js';
 
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 
@@ -142,4 +142,41 @@ it('fails what was in flight when its worker exits, then runs the same operation
   expect(transactions).toHaveBeenCalledTimes(1);
   expect(await t.store.getLease(t.account, h.leaseId)).toMatchObject({ status: 'ended', endReason: 'expired' });
   transactions.mockRestore();
+});
+
+it('warns once when its worker dies on its own, and the store goes on on the main connection', async () => {
+  const h = await held();
+  await driver.aside('expireSessions', [[], NOW]); // started
+  const warnings: Error[] = [];
+  const heard = (w: Error) => warnings.push(w);
+  process.on('warning', heard);
+  try {
+    // A crash, as Node reports one: the worker's error, then its exit.
+    const worker = (side() as unknown as { worker: { emit(e: string, v: unknown): void; terminate(): Promise<number> } }).worker;
+    worker.emit('error', new Error('thread crashed'));
+    await worker.terminate();
+    await new Promise((r) => setImmediate(r));
+    expect(side()!.gone).toBe(true);
+    const ours = warnings.filter((w) => (w as Error & { code?: string }).code === SIDE_STOPPED);
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.message).toMatch(/side connection stopped \(thread crashed\).*main connection/);
+    expect((await t.store.expireSessions([h.sessionId], NOW + 31_000)).expired).toEqual([h.sessionId]);
+    expect(warnings.filter((w) => (w as Error & { code?: string }).code === SIDE_STOPPED)).toHaveLength(1);
+  } finally {
+    process.off('warning', heard);
+  }
+});
+
+it('says nothing when it is closed on purpose', async () => {
+  await driver.aside('expireSessions', [[], NOW]);
+  const warnings: Error[] = [];
+  const heard = (w: Error) => warnings.push(w);
+  process.on('warning', heard);
+  try {
+    await side()!.close();
+    await new Promise((r) => setImmediate(r));
+    expect(warnings.filter((w) => (w as Error & { code?: string }).code === SIDE_STOPPED)).toEqual([]);
+  } finally {
+    process.off('warning', heard);
+  }
 });
