@@ -8,26 +8,33 @@ import { leaseJson } from './serialize.js';
  * change is reported to it: a lease event drops that lease's view, `lease.ended` drops its
  * sessions too, and the service drops sessions it ends or expires. A miss reads the store.
  */
-export class HeartbeatCache {
-  private readonly sessions = new Map<string, Session>();
-  private readonly byLease = new Map<string, Set<string>>();
-  private readonly leases = new Map<string, Lease>();
+/** A lease as the cache knows it; its sessions' entries point at it, so a hit is one lookup. */
+interface LeaseView {
+  /** Null once the lease changed: its sessions miss until one is put again. */
+  lease: Lease | null;
   /** The lease as API JSON text, built once per change rather than per heartbeat. */
-  private readonly texts = new Map<string, string>();
+  text: string | undefined;
+  sessions: Set<string>;
+}
+
+export class HeartbeatCache {
+  private readonly sessions = new Map<string, { session: Session; view: LeaseView }>();
+  private readonly leases = new Map<string, LeaseView>();
 
   /** The answer object is reused by the next call: read it at once (no allocation per heartbeat). */
   get(sessionId: string): { session: Session; lease: Lease; text: string } | undefined {
-    const session = this.sessions.get(sessionId);
-    if (!session) return undefined;
-    const lease = this.leases.get(session.leaseId);
-    if (!lease) return undefined;
-    let text = this.texts.get(lease.id);
+    const entry = this.sessions.get(sessionId);
+    if (!entry) return undefined;
+    const view = entry.view;
+    const lease = view.lease;
+    if (lease === null) return undefined;
+    let text = view.text;
     if (text === undefined) {
       text = JSON.stringify(leaseJson(lease));
-      this.texts.set(lease.id, text);
+      view.text = text;
     }
     const hit = this.hit;
-    hit.session = session;
+    hit.session = entry.session;
     hit.lease = lease;
     hit.text = text;
     return hit;
@@ -36,47 +43,51 @@ export class HeartbeatCache {
   private readonly hit = { session: null as unknown as Session, lease: null as unknown as Lease, text: '' };
 
   put(session: Session, lease: Lease): void {
-    this.sessions.set(session.id, session);
-    let set = this.byLease.get(lease.id);
-    if (!set) {
-      set = new Set();
-      this.byLease.set(lease.id, set);
+    let view = this.leases.get(lease.id);
+    if (view) {
+      view.lease = lease;
+      view.text = undefined;
+    } else {
+      view = { lease, text: undefined, sessions: new Set() };
+      this.leases.set(lease.id, view);
     }
-    set.add(session.id);
-    this.leases.set(lease.id, lease);
-    this.texts.delete(lease.id);
+    view.sessions.add(session.id);
+    this.sessions.set(session.id, { session, view });
   }
 
   /** The lease changed: its next heartbeat re-reads it. */
   dropLease(leaseId: string): void {
-    this.leases.delete(leaseId);
-    this.texts.delete(leaseId);
+    const view = this.leases.get(leaseId);
+    if (view) forget(view);
   }
 
   /** The lease ended: forget it and every session on it. */
   endLease(leaseId: string): void {
+    const view = this.leases.get(leaseId);
+    if (!view) return;
+    forget(view);
+    for (const id of view.sessions) this.sessions.delete(id);
     this.leases.delete(leaseId);
-    this.texts.delete(leaseId);
-    for (const id of this.byLease.get(leaseId) ?? []) this.sessions.delete(id);
-    this.byLease.delete(leaseId);
   }
 
   /** A session ended (its lease's session count changed too). */
   dropSession(sessionId: string, leaseId: string | null): void {
-    const s = this.sessions.get(sessionId);
-    const lid = leaseId ?? s?.leaseId ?? null;
+    const lid = leaseId ?? this.sessions.get(sessionId)?.session.leaseId ?? null;
     this.sessions.delete(sessionId);
-    if (lid !== null) {
-      this.leases.delete(lid);
-      this.texts.delete(lid);
-      const set = this.byLease.get(lid);
-      set?.delete(sessionId);
-      if (set && set.size === 0) this.byLease.delete(lid);
-    }
+    if (lid === null) return;
+    const view = this.leases.get(lid);
+    if (!view) return;
+    forget(view);
+    view.sessions.delete(sessionId);
+    if (view.sessions.size === 0) this.leases.delete(lid);
   }
 
   clearLeases(): void {
-    this.leases.clear();
-    this.texts.clear();
+    for (const view of this.leases.values()) forget(view);
   }
+}
+
+function forget(view: LeaseView): void {
+  view.lease = null;
+  view.text = undefined;
 }
