@@ -21,6 +21,22 @@ function session(id: string, leaseId: string): Session {
   return { id, leaseId, accountId: 'acc', tokenHash: `hash-${id}`, clientType: null, interval: 10, timeout: 30, startedAt: NOW, endedAt: null, endReason: null };
 }
 
+/** Sessions s1 and s2 on lease l1, s3 on lease l2. */
+function twoLeases(): HeartbeatCache {
+  const c = new HeartbeatCache();
+  c.put(session('s1', 'l1'), lease('l1', 2));
+  c.put(session('s2', 'l1'), lease('l1', 2));
+  c.put(session('s3', 'l2'), lease('l2'));
+  return c;
+}
+
+/** l1's sessions miss; l2's still hits. */
+function expectOnlyL2(c: HeartbeatCache): void {
+  expect(c.get('s1')).toBeUndefined();
+  expect(c.get('s2')).toBeUndefined();
+  expect(read(c, 's3')).toMatchObject({ lease: 'l2' });
+}
+
 /** What a hit says, copied (the cache reuses its answer object). */
 function read(c: HeartbeatCache, id: string) {
   const h = c.get(id);
@@ -43,38 +59,25 @@ describe('HeartbeatCache', () => {
   });
 
   it('misses every session of a lease that changed, until one of them is put again', () => {
-    const c = new HeartbeatCache();
-    c.put(session('s1', 'l1'), lease('l1', 2));
-    c.put(session('s2', 'l1'), lease('l1', 2));
-    c.put(session('s3', 'l2'), lease('l2'));
+    const c = twoLeases();
     c.dropLease('l1');
-    expect(c.get('s1')).toBeUndefined();
-    expect(c.get('s2')).toBeUndefined();
-    expect(read(c, 's3')).toMatchObject({ lease: 'l2' });
+    expectOnlyL2(c);
     // The heartbeat that missed reads the store and puts what it read.
     c.put(session('s1', 'l1'), { ...lease('l1', 2), channel: 'beta' });
     expect(JSON.parse(read(c, 's2')!.text)).toMatchObject({ channel: 'beta' });
   });
 
   it('forgets every session of an ended lease', () => {
-    const c = new HeartbeatCache();
-    c.put(session('s1', 'l1'), lease('l1', 2));
-    c.put(session('s2', 'l1'), lease('l1', 2));
-    c.put(session('s3', 'l2'), lease('l2'));
+    const c = twoLeases();
     c.endLease('l1');
-    expect(c.get('s1')).toBeUndefined();
-    expect(c.get('s2')).toBeUndefined();
-    expect(read(c, 's3')).toMatchObject({ lease: 'l2' });
+    expectOnlyL2(c);
     // A later put of the other lease's data does not bring the ended lease's sessions back.
     c.put(session('s4', 'l2'), lease('l2', 2));
     expect(c.get('s1')).toBeUndefined();
   });
 
   it('drops an ended session, and its lease (whose session count changed) for the others', () => {
-    const c = new HeartbeatCache();
-    c.put(session('s1', 'l1'), lease('l1', 2));
-    c.put(session('s2', 'l1'), lease('l1', 2));
-    c.put(session('s3', 'l2'), lease('l2'));
+    const c = twoLeases();
     c.dropSession('s1', null); // its lease from the cached session
     expect(c.get('s1')).toBeUndefined();
     expect(c.get('s2')).toBeUndefined();
