@@ -1,13 +1,6 @@
 import type { Lease, Session } from '../store/types.js';
 import { leaseJson } from './serialize.js';
 
-/**
- * What a heartbeat needs on the embedded store — the session's token hash and timeout, and
- * its lease as last read — so that a heartbeat touches no database. Correct only while this
- * process is the store's sole writer (never used with a shared store), and only because every
- * change is reported to it: a lease event drops that lease's view, `lease.ended` drops its
- * sessions too, and the service drops sessions it ends or expires. A miss reads the store.
- */
 /** A lease as the cache knows it; its sessions' entries point at it, so a hit is one lookup. */
 interface LeaseView {
   /** Null once the lease changed: its sessions miss until one is put again. */
@@ -17,6 +10,13 @@ interface LeaseView {
   sessions: Set<string>;
 }
 
+/**
+ * What a heartbeat needs on the embedded store — the session's token hash and timeout, and
+ * its lease as last read — so that a heartbeat touches no database. Correct only while this
+ * process is the store's sole writer (never used with a shared store), and only because every
+ * change is reported to it: a lease event drops that lease's view, `lease.ended` drops its
+ * sessions too, and the service drops sessions it ends or expires. A miss reads the store.
+ */
 export class HeartbeatCache {
   private readonly sessions = new Map<string, { session: Session; view: LeaseView }>();
   private readonly leases = new Map<string, LeaseView>();

@@ -1,6 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { SideAnswer, SideRequest } from './sqlite-side-worker.js';
 
+/** The code of the process warning emitted when the side connection stops on its own. */
+export const SIDE_STOPPED = 'SEATKEEPER_SIDE_CONNECTION_STOPPED';
+
 /**
  * The embedded store's side connection: a worker thread with its own connection to the
  * database file, at a lower CPU priority than the event loop, that runs the store's mass writes (a heartbeat
@@ -16,21 +19,14 @@ import type { SideAnswer, SideRequest } from './sqlite-side-worker.js';
  * two connections never write at once: the main connection's transactions wait in their
  * queue, as they would behind a group commit.
  */
-/** The code of the process warning emitted when the side connection stops on its own. */
-export const SIDE_STOPPED = 'SEATKEEPER_SIDE_CONNECTION_STOPPED';
-
 export class SqliteSide {
   private worker: Worker | null = null;
-  /** The worker failed or exited: the driver runs mass writes on its own connection. */
+  /** Closed, or the worker failed or exited: the driver runs mass writes on its own connection. */
   gone = false;
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  /** Closed on purpose: the worker's exit is no news. */
-  private closed = false;
   /** The worker's first answer (number 0): its connection is open. */
   private started: Promise<void> = Promise.resolve();
-
-  private warned = false;
 
   constructor(private readonly file: string) {}
 
@@ -61,8 +57,7 @@ export class SqliteSide {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    this.gone = true;
-    this.closed = true;
+    this.gone = true; // before the exit, which is then no news
     await w?.terminate();
   }
 
@@ -80,6 +75,8 @@ export class SqliteSide {
       else p.reject(Object.assign(new Error(a.error.message), a.error.code === undefined ? {} : { code: a.error.code }));
     });
     const fail = (e: unknown) => {
+      // News only the first time, and not after a close: an error is followed by an exit.
+      const news = !this.gone;
       this.gone = true;
       this.isReady = false;
       this.worker = null;
@@ -88,10 +85,9 @@ export class SqliteSide {
       const error = e instanceof Error ? e : new Error(`the side connection's worker exited (${String(e)})`);
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
-      // Said once (an error is followed by an exit), on standard error like any process
-      // warning: the server goes on, slower in a storm, and whoever runs it should know why.
-      if (!this.closed && !this.warned) {
-        this.warned = true;
+      // On standard error like any process warning: the server goes on, slower in a storm,
+      // and whoever runs it should know why.
+      if (news) {
         process.emitWarning(`the embedded store's side connection stopped (${error.message}); expiry batches and lease timers run on the main connection from now on`, { code: SIDE_STOPPED });
       }
     };
