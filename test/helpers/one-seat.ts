@@ -23,6 +23,8 @@ export interface OneSeat {
   license: string;
   /** A new request: its lease and session ids (and session token hash) are new each time. */
   request(): AcquireRequest;
+  /** A second store on the same database, as another server's (closed by `drop`). */
+  another(): SqlStore;
   drop(): Promise<void>;
 }
 
@@ -44,8 +46,14 @@ export async function oneSeat(kind: 'sqlite' | 'postgres', tag: string, now: num
     enforcement: 'hard', window: 180, exceptionQuota: null,
   }, now);
   let n = 0;
+  const others: SqlStore[] = [];
   return {
     driver, store, product, account, license,
+    another: () => {
+      const other = new SqlStore(kind === 'postgres' ? new PostgresDriver(db.url) : new SqliteDriver(db.url), 0);
+      others.push(other);
+      return other;
+    },
     request: () => {
       n++;
       return {
@@ -56,6 +64,7 @@ export async function oneSeat(kind: 'sqlite' | 'postgres', tag: string, now: num
       };
     },
     async drop() {
+      for (const other of others) await other.close().catch(() => undefined);
       await store.close().catch(() => undefined);
       await db.drop();
     },

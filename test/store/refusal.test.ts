@@ -203,7 +203,7 @@ describe.runIf(reachable)('a product with many free slots, on PostgreSQL', () =>
 describe.runIf(reachable)('requests that read while a read waits for a connection, on PostgreSQL', () => {
   const seat = useOneSeat('postgres', 'f', NOW);
 
-  it("share that read, and a request after it went out reads again", async () => {
+  it('share that read; requests after it went out share the next', async () => {
     const { store, driver, request } = await fill(seat());
     const pool = (driver as PostgresDriver).pool;
     // Every connection busy: the first request's read waits, and two more ask meanwhile.
@@ -216,14 +216,40 @@ describe.runIf(reachable)('requests that read while a read waits for a connectio
     expect(shared.value).toEqual([REFUSED, REFUSED, REFUSED]);
     expect(countReads(shared.sent)).toBe(1);
 
-    // A request that asks once the first read has gone out reads for itself.
-    let second: Promise<unknown> | undefined;
+    // Requests that ask once the first read has gone out do not take its answer: they wait for
+    // it, then share the next read, made after they asked.
+    let later: Promise<unknown>[] | undefined;
     const spy = onFullnessRead(driver, async () => {
-      second ??= store.acquire(request(), NOW);
+      if (later) return;
+      later = [store.acquire(request(), NOW)];
+      // Time for that request's read to go out, were it sent at once (a free connection is
+      // at hand): the next request would then read for itself too. Not a timed rule: the
+      // count below is the same however long this takes.
+      await new Promise((r) => setTimeout(r, 50));
+      later.push(store.acquire(request(), NOW));
     });
-    const own = await sentStatements(async () => [await store.acquire(request(), NOW), await second]).finally(() => spy.mockRestore());
-    expect(own.value).toEqual([REFUSED, REFUSED]);
+    const own = await sentStatements(async () => [await store.acquire(request(), NOW), ...(await Promise.all(later!))]).finally(() => spy.mockRestore());
+    expect(own.value).toEqual([REFUSED, REFUSED, REFUSED]);
     expect(countReads(own.sent)).toBe(2);
+  });
+});
+
+describe.runIf(reachable)('a request that asks while a read is out, on PostgreSQL', () => {
+  const seat = useOneSeat('postgres', 'o', NOW);
+
+  it('is answered from a read made after it asked', async () => {
+    const { store, driver, request, held } = await fill(seat());
+    // While the first read is out, the seat is freed, then a request asks: the read out says
+    // full, and the request that asked after the seat was freed is granted it.
+    let later: Promise<Awaited<ReturnType<typeof store.acquire>>> | undefined;
+    const spy = onFullnessRead(driver, async () => {
+      if (later) return;
+      await store.endSession(held.session.id, 'ended', NOW + 1);
+      later = store.acquire(request(), NOW + 1);
+    });
+    const first = await store.acquire(request(), NOW + 1).finally(() => spy.mockRestore());
+    expect(first).toEqual(REFUSED);
+    expect(await later).toMatchObject({ kind: 'granted' });
   });
 });
 
@@ -274,17 +300,18 @@ describe.runIf(reachable)('a seat taken between the read and the claim, on Postg
   const seat = useOneSeat('postgres', 'q', NOW);
 
   it('refuses with the load the read found, without reading it again in the transaction', async () => {
-    const { store, driver, request, held, refused: full } = await fill(seat());
+    const { store, driver, request, held, refused: full, another } = await fill(seat());
     await store.endSession(held.session.id, 'ended', NOW + 1);
 
     // The next request's read finds the freed slot; before its transaction runs, another
-    // request (another server, say) takes it.
+    // server's request takes it.
+    const other = another();
     let racing = false;
     let raced: Awaited<ReturnType<typeof store.acquire>> | null = null;
     const spyGet = onFullnessRead(driver, async () => {
       if (racing) return;
       racing = true;
-      raced = await store.acquire(request(), NOW + 1);
+      raced = await other.acquire(request(), NOW + 1);
     });
     const { value: refused, sent } = await sentStatements(() => store.acquire(request(), NOW + 1)).finally(() => spyGet.mockRestore());
     expect(raced).toMatchObject({ kind: 'granted' });

@@ -58,6 +58,15 @@ export class SqlStore extends SqlSetupStore implements Store {
    * queue for the pool's free connections, and most would read the same thing.
    */
   private readonly waitingReads = new Map<string, Promise<leaseOps.Fullness>>();
+  /**
+   * PostgreSQL: the last fullness read made per product and user, until it is answered. A new
+   * read for the same key is sent only once that one is answered, and the requests arriving
+   * meanwhile join it (`waitingReads`): one read per key at a time, each newer than every
+   * request it answers. Before, a request found a connection free more often than not, and
+   * sent a read of its own: on two servers sharing a hot license, session 14 counted about
+   * three times as many reads per request as on one.
+   */
+  private readonly lastReads = new Map<string, Promise<leaseOps.Fullness>>();
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
 
@@ -155,7 +164,10 @@ export class SqlStore extends SqlSetupStore implements Store {
     return this.dialect === 'postgres' ? f.freeSlots >= leaseOps.FREE_SLOTS_COUNTED : f.freeSlots !== 1;
   }
 
-  /** The product's fullness for a request, read once for all requests that ask while it waits. */
+  /**
+   * The product's fullness for a request, read once for all requests that ask while it waits
+   * for a connection or for the read ahead of it (`lastReads`).
+   */
   private async fullnessRead(req: AcquireRequest, now: number): Promise<leaseOps.Fullness> {
     const key = `${req.product.id} ${req.user?.id ?? ''}`;
     const waiting = this.waitingReads.get(key);
@@ -171,11 +183,16 @@ export class SqlStore extends SqlSetupStore implements Store {
       sent = true;
       if (mine.read !== undefined && this.waitingReads.get(key) === mine.read) this.waitingReads.delete(key);
     };
-    const read = leaseOps.readFullness(this.db.whenSent?.(done) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
+    const send = () => leaseOps.readFullness(this.db.whenSent?.(done) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
+    const ahead = this.lastReads.get(key);
+    const read = ahead ? ahead.then(send, send) : send();
     mine.read = read;
     if (!sent) this.waitingReads.set(key, read);
+    this.lastReads.set(key, read);
     // A read that fails before it is sent must not be handed to later requests.
-    read.catch(done);
+    read.catch(done).finally(() => {
+      if (this.lastReads.get(key) === read) this.lastReads.delete(key);
+    });
     return read;
   }
 
