@@ -1,5 +1,5 @@
 /**
- * Cluster bench (issue 3): `npm run bench:cluster [-- --seconds 5] [-- --pg postgres://…/db]
+ * Cluster bench (issue 3): `npm run bench:cluster [-- --seconds 5] [-- --warmup 1] [-- --pg postgres://…/db]
  * [-- --only spread,hot,heartbeats] [-- --profile]`
  *
  * On PostgreSQL, in one run:
@@ -22,13 +22,14 @@ import { prepareBenchDb, runPgbench, type PgbenchResult } from './pgbench.js';
 import { cpuSeconds, pidsNamed, systemBusySeconds, wallMs, writeCalls } from './proc.js';
 import { freePort } from './servers.js';
 
-const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, pg: { type: 'string' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '1' }, pg: { type: 'string' }, profile: { type: 'boolean', default: false }, only: { type: 'string' } } });
 // --profile: each server writes a CPU profile (V8's --cpu-prof) to bench/results/profiles when
 // the bench stops it. --only spread,hot,heartbeats: run only those HTTP phases (the pgbench
 // ceilings always run: every ratio needs them).
 const PHASES = new Set((opts.only ?? 'spread,hot,heartbeats').split(','));
 for (const p of PHASES) if (!['spread', 'hot', 'heartbeats'].includes(p)) throw new Error(`--only: no phase "${p}" (spread, hot, heartbeats)`);
 const SECONDS = Number(opts.seconds);
+const WARMUP_SECONDS = Number(opts.warmup);
 if (opts.pg) process.env.SEATKEEPER_TEST_PG = opts.pg;
 const { createPgDatabase } = await import('../test/helpers/stores.js');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -124,10 +125,23 @@ const cpuCell = (c: CpuShares, iterations?: number) => {
 
 interface HttpResult { ips: number; p99: number; p99Granted: number; p99Refused: number; grants: number; maxHeld: number; overGrants: number; cpu: CpuShares }
 
-/** 64 closed-loop clients, spread round-robin over the servers. */
+/**
+ * 64 closed-loop clients, spread round-robin over the servers: `WARMUP_SECONDS` unmeasured
+ * (the servers' code is compiled as it runs: in a phase on fresh servers, `--only hot`, that
+ * had fallen inside the measurement), then `SECONDS` measured.
+ */
 async function contend(bases: string[], pids: number[], token: string, product: string, seats: number): Promise<HttpResult> {
+  await contendFor(bases, token, product, WARMUP_SECONDS);
   const meter = cpuMeter(pids);
-  const end = Date.now() + SECONDS * 1000;
+  const r = await contendFor(bases, token, product, SECONDS);
+  const cpu = meter();
+  const usage = await request(bases[0]!, 'GET', '/v1/usage', token);
+  const inUse = usage.body.products.find((p: { product: string }) => p.product === product)?.inUse ?? 0;
+  return { ...r, overGrants: Math.max(0, inUse - seats), cpu };
+}
+
+async function contendFor(bases: string[], token: string, product: string, seconds: number): Promise<Omit<HttpResult, 'overGrants' | 'cpu'>> {
+  const end = Date.now() + seconds * 1000;
   const lat: number[] = [];
   const latGranted: number[] = [];
   const latRefused: number[] = [];
@@ -150,33 +164,31 @@ async function contend(bases: string[], pids: number[], token: string, product: 
       (r.status === 201 ? latGranted : latRefused).push(ms);
     }
   }));
-  const cpu = meter();
   const p99 = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? NaN;
-  lat.sort((a, b) => a - b);
-  const usage = await request(bases[0]!, 'GET', '/v1/usage', token);
-  const inUse = usage.body.products.find((p: { product: string }) => p.product === product)?.inUse ?? 0;
-  return {
-    ips: lat.length / SECONDS, p99: lat[Math.floor(lat.length * 0.99)] ?? NaN, p99Granted: p99(latGranted), p99Refused: p99(latRefused),
-    grants, maxHeld, overGrants: Math.max(0, inUse - seats), cpu,
-  };
+  return { ips: lat.length / seconds, p99: p99(lat), p99Granted: p99(latGranted), p99Refused: p99(latRefused), grants, maxHeld };
 }
 
 async function heartbeats(bases: string[], pids: number[], token: string, product: string): Promise<{ rps: number; p99: number; cpu: CpuShares }> {
   const sessions: { id: string; token: string }[] = [];
   for (let i = 0; i < 1000; i++) sessions.push((await request(bases[i % bases.length]!, 'POST', '/v1/leases', token, { product })).body.session);
+  const beat = async (seconds: number) => {
+    const end = Date.now() + seconds * 1000;
+    const lat: number[] = [];
+    await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+      let i = c;
+      while (Date.now() < end) {
+        const s = sessions[i++ % sessions.length]!;
+        const t = performance.now();
+        const r = await request(bases[i % bases.length]!, 'POST', `/v1/sessions/${s.id}/heartbeat`, s.token);
+        if (r.status !== 200) throw new Error(`heartbeat ${r.status}`);
+        lat.push(performance.now() - t);
+      }
+    }));
+    return lat;
+  };
+  await beat(WARMUP_SECONDS);
   const meter = cpuMeter(pids);
-  const end = Date.now() + SECONDS * 1000;
-  const lat: number[] = [];
-  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
-    let i = c;
-    while (Date.now() < end) {
-      const s = sessions[i++ % sessions.length]!;
-      const t = performance.now();
-      const r = await request(bases[i % bases.length]!, 'POST', `/v1/sessions/${s.id}/heartbeat`, s.token);
-      if (r.status !== 200) throw new Error(`heartbeat ${r.status}`);
-      lat.push(performance.now() - t);
-    }
-  }));
+  const lat = await beat(SECONDS);
   const cpu = meter();
   for (const s of sessions) await request(bases[0]!, 'DELETE', `/v1/sessions/${s.id}`, s.token);
   lat.sort((a, b) => a - b);
