@@ -2,12 +2,12 @@
  * The SQLite driver's group commit: transactions started together share one COMMIT, each in
  * its own savepoint, so one that fails leaves no trace and takes no other down with it.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
+import { CHECKPOINT_FAILING, CHECKPOINTS_FAILED_BEFORE_WARNING, SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
 
 let dir: string;
 let db: SqliteDriver;
@@ -219,4 +219,40 @@ it('answers reads outside transactions while the checkpoint restarts the WAL; wr
   expect(await db.get('SELECT COUNT(*) AS n, SUM(v) AS s FROM t')).toEqual({ n: 21, s: 190 + 1 + 1 });
   // The restart took place: the WAL started over.
   expect((await db.get<{ log: number }>('PRAGMA wal_checkpoint(PASSIVE)'))!.log).toBeLessThanOrEqual(4);
+});
+
+it('warns once when checkpoints keep failing, and again only after one has succeeded', async () => {
+  await db.transaction((tx) => tx.run('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1]));
+  const warnings: Error[] = [];
+  const heard = (w: Error) => warnings.push(w);
+  const ours = () => warnings.filter((w) => (w as Error & { code?: string }).code === CHECKPOINT_FAILING);
+  process.on('warning', heard);
+  // The data directory moved away under the running server: this connection goes on writing
+  // to its open files, and every checkpoint worker fails to open the database.
+  const moved = `${dir}-moved`;
+  try {
+    renameSync(dir, moved);
+    for (let i = 1; i < CHECKPOINTS_FAILED_BEFORE_WARNING; i++) await db.maintain();
+    await new Promise((r) => setImmediate(r));
+    expect(ours()).toEqual([]); // a failure now and then is no news
+    await db.maintain();
+    await new Promise((r) => setImmediate(r));
+    expect(ours()).toHaveLength(1);
+    expect(ours()[0]!.message).toMatch(/checkpoints have failed 5 times in a row \(worker failed: .*directory does not exist\).*WAL/);
+    for (let i = 0; i < CHECKPOINTS_FAILED_BEFORE_WARNING; i++) await db.maintain();
+    expect(ours()).toHaveLength(1); // once per run of failures
+
+    // Back in place: a checkpoint succeeds, and a later run of failures is news again.
+    renameSync(moved, dir);
+    await db.maintain();
+    expect((await db.get<{ log: number }>('PRAGMA wal_checkpoint(PASSIVE)'))!.log).toBeLessThanOrEqual(2);
+    renameSync(dir, moved);
+    for (let i = 0; i < CHECKPOINTS_FAILED_BEFORE_WARNING; i++) await db.maintain();
+    await new Promise((r) => setImmediate(r));
+    expect(ours()).toHaveLength(2);
+    expect(await db.get('SELECT COUNT(*) AS n FROM t')).toEqual({ n: 1 });
+  } finally {
+    process.off('warning', heard);
+    if (!existsSync(dir)) renameSync(moved, dir);
+  }
 });

@@ -47,6 +47,8 @@ export class SqliteDriver implements SqlDriver {
   private besideRunning = false;
   /** The checkpoint running on the worker, if any. */
   private checkpoint: Promise<void> | null = null;
+  /** Checkpoints failed since the last that succeeded (`CHECKPOINT_FAILING`). */
+  private checkpointFailures = 0;
   /** Write statements and rollbacks so far (`writeGeneration`). */
   private writes = 0;
   readonly writeGeneration = (): number => this.writes;
@@ -224,17 +226,28 @@ export class SqliteDriver implements SqlDriver {
 
   private async checkpointInTwoSteps(): Promise<void> {
     const worker = (this.checkpointer ??= startCheckpointer(this.file, () => (this.checkpointer = null)));
-    if (!(await ask(worker, 'passive'))) return;
     // The restart changes nothing a read sees: reads outside transactions go on beside it
     // (its busy handler waits out one running on this connection, a synchronous moment).
-    await this.exclusive(async () => {
+    const failed = (await ask(worker, 'passive')) ?? (await this.exclusive(async () => {
       this.besideRunning = true;
       try {
         return await ask(worker, 'restart');
       } finally {
         this.besideRunning = false;
       }
-    });
+    }));
+    if (failed === null) {
+      this.checkpointFailures = 0;
+      return;
+    }
+    // The next upkeep tries again; a failure now and then (a step timed out) is no news. One that
+    // lasts is: the WAL grows until a checkpoint succeeds, and a restart must replay it all.
+    if (++this.checkpointFailures === CHECKPOINTS_FAILED_BEFORE_WARNING) {
+      process.emitWarning(
+        `the embedded store's checkpoints have failed ${CHECKPOINTS_FAILED_BEFORE_WARNING} times in a row (${failed}); the WAL file (${this.file}-wal) grows until one succeeds`,
+        { code: CHECKPOINT_FAILING },
+      );
+    }
   }
 
   async close(): Promise<void> {
@@ -272,6 +285,11 @@ export class SqliteDriver implements SqlDriver {
   }
 }
 
+/** The code of the process warning emitted when checkpoints keep failing. */
+export const CHECKPOINT_FAILING = 'SEATKEEPER_CHECKPOINT_FAILING';
+/** Checkpoints (one per upkeep, about a second apart) failed in a row before the warning. */
+export const CHECKPOINTS_FAILED_BEFORE_WARNING = 5;
+
 /** Most transactions, and longest time, one group commit may take. */
 const MAX_BATCH = 64;
 const MAX_BATCH_MS = 4;
@@ -294,6 +312,7 @@ try {
 } catch {}
 parentPort.on('message', ({ mode, seq }) => {
   let ok = true;
+  let error;
   try {
     if (mode === 'restart') {
       db.pragma('wal_checkpoint(RESTART)');
@@ -304,10 +323,11 @@ parentPort.on('message', ({ mode, seq }) => {
     } else {
       db.pragma('wal_checkpoint(PASSIVE)');
     }
-  } catch {
+  } catch (e) {
     ok = false;
+    error = e instanceof Error ? e.message : String(e);
   }
-  parentPort.postMessage({ seq, ok });
+  parentPort.postMessage({ seq, ok, error });
 });
 `;
 
@@ -323,26 +343,30 @@ function startCheckpointer(file: string, onGone: () => void): Worker {
 }
 
 /**
- * One checkpoint step on the worker: true when it ran. False if it failed, the worker is
- * gone, or it did not answer within 5 s (the driver's mutex is never held longer). Steps are
- * numbered, so that a late answer to one that timed out is not taken for the next one's.
+ * One checkpoint step on the worker: null when it ran, else why not: it failed, the worker
+ * failed or is gone, or it did not answer within 5 s (the driver's mutex is never held
+ * longer). Steps are numbered, so that a late answer to one that timed out is not taken for
+ * the next one's.
  */
-function ask(worker: Worker, mode: 'passive' | 'restart'): Promise<boolean> {
+function ask(worker: Worker, mode: 'passive' | 'restart'): Promise<string | null> {
   const seq = ++steps;
-  return new Promise<boolean>((resolve) => {
-    const done = (ok: boolean) => {
+  return new Promise<string | null>((resolve) => {
+    const done = (failed: string | null) => {
       clearTimeout(timer);
       worker.off('message', answer);
+      worker.off('error', broke);
       worker.off('exit', gone);
-      resolve(ok);
+      resolve(failed);
     };
-    const answer = (m: { seq: number; ok: boolean }) => {
-      if (m.seq === seq) done(m.ok);
+    const answer = (m: { seq: number; ok: boolean; error?: string }) => {
+      if (m.seq === seq) done(m.ok ? null : `${mode} step: ${m.error ?? 'failed'}`);
     };
-    const gone = () => done(false);
-    const timer = setTimeout(gone, 5000);
+    const broke = (e: unknown) => done(`worker failed: ${e instanceof Error ? e.message : String(e)}`);
+    const gone = () => done('worker exited');
+    const timer = setTimeout(() => done(`${mode} step: no answer within 5 s`), 5000);
     timer.unref();
     worker.on('message', answer);
+    worker.once('error', broke);
     worker.once('exit', gone);
     worker.postMessage({ mode, seq });
   });
