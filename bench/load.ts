@@ -405,9 +405,10 @@ async function contend(c: Extract<Command, { cmd: 'contend' }>): Promise<Contend
 }
 
 /**
- * Expiry storm: steady sessions heartbeat at a fixed rate throughout; `stormCount` sessions
- * with a short timeout are started and kept alive, then all heartbeat once more (a wave) and
- * stop at once. GET /v1/usage is polled every 100 ms until they are freed.
+ * Expiry storms, `rounds` of them one after another: steady sessions heartbeat at a fixed rate
+ * throughout; in each round, after a quiet window, `stormCount` sessions with a short timeout
+ * are started and kept alive, then all heartbeat once more (a wave) and stop at once. GET
+ * /v1/usage is polled every 100 ms until they are freed.
  */
 async function storm(c: Extract<Command, { cmd: 'storm' }>): Promise<StormResult> {
   const steady = poolOf(c.steadyPool);
@@ -446,9 +447,14 @@ async function storm(c: Extract<Command, { cmd: 'storm' }>): Promise<StormResult
     }
   })();
 
-  try {
-    await sleep(c.beforeMs);
-    const beforeEnd = wallMs();
+  /**
+   * One storm: the quiet window (its first second left out: the steady load's own start, or
+   * the previous storm's aftermath), then the storm sessions, their last wave and the expiry.
+   */
+  const oneStorm = async (round: number) => {
+    const roundStart = wallMs();
+    await sleep(c.beforeMs + (round > 0 ? 1000 : 0));
+    const before = { from: roundStart + 1000, to: wallMs() };
 
     // Start the storm sessions while a keeper heartbeats each every 40 % of the timeout. The
     // starts use few connections and the keeper many, so that the server's FIFO of requests
@@ -536,50 +542,87 @@ async function storm(c: Extract<Command, { cmd: 'storm' }>): Promise<StormResult
       }
     }
     await sleep(500);
+    const during = { from: (firstDropAt ?? stopAt + c.timeoutS * 1000 - 1000) - 500, to: (freedAt ?? wallMs()) + 500 };
+    return {
+      before, during,
+      figures: {
+        created: created.created,
+        createSeconds: created.seconds,
+        expiredEarly,
+        waveSeconds: (stopAt - waveStart) / 1000,
+        inUseAtStop,
+        firstDropMs: firstDropAt === null ? null : firstDropAt - stopAt,
+        freedMs: freedAt === null ? null : freedAt - stopAt,
+        freedFromWaveStartMs: freedAt === null ? null : freedAt - waveStart,
+      },
+    };
+  };
+
+  try {
+    const storms = [];
+    for (let round = 0; round < c.rounds; round++) storms.push(await oneStorm(round));
     steadyStop = true;
     pollStop = true;
     const steadyOut = await steadyRun;
     await poller;
 
-    const windowed = (from: number, to: number, of: number[] = steadyL) => {
+    type Window = { from: number; to: number };
+    // The steady heartbeats' latencies (or send lags) in any of the windows, as one population.
+    const windowed = (windows: Window[], of: number[] = steadyL) => {
       const s = new Samples();
       steadyT.forEach((t, k) => {
-        if (t >= from && t <= to) s.add(of[k]!);
+        if (windows.some((w) => t >= w.from && t <= w.to)) s.add(of[k]!);
       });
       return summarize(s);
     };
-    const cpuBetween = (from: number, to: number, of: 'cpu' | 'gen' | 'sys'): number | null => {
-      const a = polls.find((p) => p.t >= from);
-      const b = [...polls].reverse().find((p) => p.t <= to);
-      const va = a?.[of];
-      const vb = b?.[of];
-      if (!a || !b || b.t <= a.t || va === null || vb === null || va === undefined || vb === undefined) return null;
-      return ((vb - va) / ((b.t - a.t) / 1000)) * 100;
+    // CPU over the windows, % of one core: the polls' CPU seconds summed over the windows' spans.
+    const cpuOver = (windows: Window[], of: 'cpu' | 'gen' | 'sys'): number | null => {
+      let used = 0;
+      let spanMs = 0;
+      for (const w of windows) {
+        const a = polls.find((p) => p.t >= w.from);
+        const b = [...polls].reverse().find((p) => p.t <= w.to);
+        const va = a?.[of];
+        const vb = b?.[of];
+        if (!a || !b || b.t <= a.t || va === null || vb === null || va === undefined || vb === undefined) return null;
+        used += vb - va;
+        spanMs += b.t - a.t;
+      }
+      return (used / (spanMs / 1000)) * 100;
     };
-    const other = (from: number, to: number) => otherCpu(cpuBetween(from, to, 'sys'), cpuBetween(from, to, 'cpu'), cpuBetween(from, to, 'gen'));
-    const duringFrom = (firstDropAt ?? stopAt + c.timeoutS * 1000 - 1000) - 500;
-    const duringTo = (freedAt ?? wallMs()) + 500;
+    const other = (windows: Window[]) => otherCpu(cpuOver(windows, 'sys'), cpuOver(windows, 'cpu'), cpuOver(windows, 'gen'));
+    const steadyOver = (before: Window[], during: Window[]) => ({
+      steadyBefore: windowed(before),
+      steadyDuring: windowed(during),
+      steadyLagP99Before: windowed(before, steadyLag).p99,
+      steadyLagP99During: windowed(during, steadyLag).p99,
+      serverCpuBefore: cpuOver(before, 'cpu'),
+      serverCpuDuring: cpuOver(during, 'cpu'),
+      otherCpuBefore: other(before),
+      otherCpuDuring: other(during),
+    });
+    const rounds = storms.map((r) => ({ ...r.figures, ...steadyOver([r.before], [r.during]) }));
+    const worstOf = (f: (r: (typeof rounds)[number]) => number | null) => {
+      const vs = rounds.map(f);
+      return vs.includes(null) ? null : Math.max(...(vs as number[]));
+    };
     return {
       stormCount: c.stormCount,
       timeoutS: c.timeoutS,
-      created: created.created,
-      createSeconds: created.seconds,
-      expiredEarly,
-      waveSeconds: (stopAt - waveStart) / 1000,
-      inUseAtStop,
-      firstDropMs: firstDropAt === null ? null : firstDropAt - stopAt,
-      freedMs: freedAt === null ? null : freedAt - stopAt,
-      freedFromWaveStartMs: freedAt === null ? null : freedAt - waveStart,
-      steadyBefore: windowed(t0 + 1000, beforeEnd),
-      steadyDuring: windowed(duringFrom, duringTo),
+      // Each storm's own figures, and over all of them: the least created, the latest freed.
+      rounds,
+      created: Math.min(...rounds.map((r) => r.created)),
+      createSeconds: Math.max(...rounds.map((r) => r.createSeconds)),
+      expiredEarly: Math.max(...rounds.map((r) => r.expiredEarly)),
+      waveSeconds: Math.max(...rounds.map((r) => r.waveSeconds)),
+      inUseAtStop: rounds[0]!.inUseAtStop,
+      firstDropMs: rounds.some((r) => r.firstDropMs === null) ? null : Math.min(...rounds.map((r) => r.firstDropMs!)),
+      freedMs: worstOf((r) => r.freedMs),
+      freedFromWaveStartMs: worstOf((r) => r.freedFromWaveStartMs),
+      // The steady heartbeats of every quiet window as one population, and of every expiry as another.
+      ...steadyOver(storms.map((r) => r.before), storms.map((r) => r.during)),
       steadyStatuses: steadyOut.statuses,
       steadyLagP99: steadyOut.lag.pct(99),
-      steadyLagP99Before: windowed(t0 + 1000, beforeEnd, steadyLag).p99,
-      steadyLagP99During: windowed(duringFrom, duringTo, steadyLag).p99,
-      serverCpuBefore: cpuBetween(t0 + 1000, beforeEnd, 'cpu'),
-      serverCpuDuring: cpuBetween(duringFrom, duringTo, 'cpu'),
-      otherCpuBefore: other(t0 + 1000, beforeEnd),
-      otherCpuDuring: other(duringFrom, duringTo),
       usagePolls: polls.length,
       usagePollLatency: summarize(pollLatency),
     };

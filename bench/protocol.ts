@@ -35,6 +35,8 @@ export type Command =
       steadyRate: number;
       beforeMs: number;
       connections: number;
+      /** Storms one after another, each with its quiet window before it. */
+      rounds: number;
     })
   | { cmd: 'exit' };
 
@@ -96,9 +98,18 @@ export interface ContendResult extends Throughput {
   leaked: number;
 }
 
+/** One storm's figures (`StormResult` has the same over all storms of the phase). */
+export type StormRound = Omit<StormResult, 'stormCount' | 'timeoutS' | 'rounds' | 'steadyStatuses' | 'steadyLagP99' | 'usagePolls' | 'usagePollLatency'>;
+
+/**
+ * The expiry storms of a phase: each storm's own figures (`rounds`), and over all of them the
+ * fewest sessions created, the latest freed, and the steady heartbeats of every quiet window
+ * as one population and of every expiry as another.
+ */
 export interface StormResult {
   stormCount: number;
   timeoutS: number;
+  rounds: StormRound[];
   created: number;
   createSeconds: number;
   /** Storm sessions that expired before the stop because their keep-alive heartbeat was late. */
