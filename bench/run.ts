@@ -218,8 +218,8 @@ async function main(): Promise<void> {
   const raw: Record<string, unknown> = { config: cfg, quick, client: clientKind, taskset: hasTaskset, database: opts.database ? 'postgres' : 'sqlite' };
 
   // ── 1. baseline: a bare Fastify route ────────────────────────────────────────────────
-  // Measured twice: before the heartbeats and again right after the contention phase, and
-  // each ratio divides by the nearer of the two. On a machine whose speed drifts within
+  // Measured twice: in slices alternating with the heartbeats', and again right after the
+  // contention phase; each ratio divides by the nearer. On a machine whose speed drifts within
   // minutes, a baseline taken a minute away says less about the phase than one taken next to it.
   const startBare = async () => {
     const port = await freePort();

@@ -219,16 +219,16 @@ describe.runIf(reachable)('requests that read while a read waits for a connectio
     // Requests that ask once the first read has gone out do not take its answer: they wait for
     // it, then share the next read, made after they asked.
     let later: Promise<unknown>[] | undefined;
+    let startedMeanwhile = -1;
     const spy = onFullnessRead(driver, async () => {
       if (later) return;
-      later = [store.acquire(request(), NOW)];
-      // Time for that request's read to go out, were it sent at once (a free connection is
-      // at hand): the next request would then read for itself too. Not a timed rule: the
-      // count below is the same however long this takes.
-      await new Promise((r) => setTimeout(r, 50));
-      later.push(store.acquire(request(), NOW));
+      // A read is started (`whenSent`) as its request asks, unless one is out for the same key.
+      const started = spy.mock.calls.length;
+      later = [store.acquire(request(), NOW), store.acquire(request(), NOW)];
+      startedMeanwhile = spy.mock.calls.length - started;
     });
     const own = await sentStatements(async () => [await store.acquire(request(), NOW), ...(await Promise.all(later!))]).finally(() => spy.mockRestore());
+    expect(startedMeanwhile).toBe(0);
     expect(own.value).toEqual([REFUSED, REFUSED, REFUSED]);
     expect(countReads(own.sent)).toBe(2);
   });

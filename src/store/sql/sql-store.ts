@@ -52,21 +52,16 @@ export class SqlStore extends SqlSetupStore implements Store {
    */
   private readonly claiming = new Map<string, number>();
   /**
-   * PostgreSQL: fullness reads still waiting for a connection, per product and user. A request
-   * that would make the same read while one waits takes that read's answer: its statement has
-   * not gone out, so what it reads is no older than the request. Under contention these reads
-   * queue for the pool's free connections, and most would read the same thing.
+   * PostgreSQL: per product and user, the last fullness read made, until it is answered, and
+   * whether its statement has gone out. A request that would make the same read while it has
+   * not (it waits for a connection, or for the read ahead of it) takes its answer: what it
+   * reads is no older than the request. Once it is out, the next read is sent only when it is
+   * answered, and the requests arriving meanwhile join that next one: one read per key at a
+   * time. Under contention most requests would read the same thing; before session 15, a
+   * request that found a connection free sent a read of its own (on two servers sharing a hot
+   * license, about three times as many reads per request as on one).
    */
-  private readonly waitingReads = new Map<string, Promise<leaseOps.Fullness>>();
-  /**
-   * PostgreSQL: the last fullness read made per product and user, until it is answered. A new
-   * read for the same key is sent only once that one is answered, and the requests arriving
-   * meanwhile join it (`waitingReads`): one read per key at a time, each newer than every
-   * request it answers. Before, a request found a connection free more often than not, and
-   * sent a read of its own: on two servers sharing a hot license, session 14 counted about
-   * three times as many reads per request as on one.
-   */
-  private readonly lastReads = new Map<string, Promise<leaseOps.Fullness>>();
+  private readonly reads = new Map<string, { read: Promise<leaseOps.Fullness>; sent: boolean }>();
 
   // ── leases and sessions (rules in lease-ops.ts) ───────────────────────────────────────
 
@@ -164,36 +159,26 @@ export class SqlStore extends SqlSetupStore implements Store {
     return this.dialect === 'postgres' ? f.freeSlots >= leaseOps.FREE_SLOTS_COUNTED : f.freeSlots !== 1;
   }
 
-  /**
-   * The product's fullness for a request, read once for all requests that ask while it waits
-   * for a connection or for the read ahead of it (`lastReads`).
-   */
+  /** The product's fullness for a request, read once for all requests that ask before it goes out (`reads`). */
   private async fullnessRead(req: AcquireRequest, now: number): Promise<leaseOps.Fullness> {
     const key = `${req.product.id} ${req.user?.id ?? ''}`;
-    const waiting = this.waitingReads.get(key);
-    if (waiting) {
-      const f = await waiting;
+    const last = this.reads.get(key);
+    if (last && !last.sent) {
+      const f = await last.read;
       // Read at another time than this request's: valid only while no license starts or ends.
       if (f.at <= now && now < f.until) return f;
     }
-    // `sent` and `mine` are set up before the read starts, in case its statement goes out at once.
-    let sent = false;
-    const mine: { read?: Promise<leaseOps.Fullness> } = {};
-    const done = () => {
-      sent = true;
-      if (mine.read !== undefined && this.waitingReads.get(key) === mine.read) this.waitingReads.delete(key);
-    };
-    const send = () => leaseOps.readFullness(this.db.whenSent?.(done) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
-    const ahead = this.lastReads.get(key);
-    const read = ahead ? ahead.then(send, send) : send();
-    mine.read = read;
-    if (!sent) this.waitingReads.set(key, read);
-    this.lastReads.set(key, read);
-    // A read that fails before it is sent must not be handed to later requests.
-    read.catch(done).finally(() => {
-      if (this.lastReads.get(key) === read) this.lastReads.delete(key);
+    const ahead = this.reads.get(key)?.read;
+    // `mine` exists before its statement can go out, which `whenSent` reports.
+    const mine = { read: undefined as unknown as Promise<leaseOps.Fullness>, sent: false };
+    const send = () => leaseOps.readFullness(this.db.whenSent?.(() => (mine.sent = true)) ?? this.db, req.accountId, req.product.id, now, req.user?.id ?? null);
+    mine.read = ahead ? ahead.then(send, send) : send();
+    this.reads.set(key, mine);
+    // Answered or failed (a read that fails is not handed to later requests): the next read goes out.
+    mine.read.catch(() => undefined).finally(() => {
+      if (this.reads.get(key) === mine) this.reads.delete(key);
     });
-    return read;
+    return mine.read;
   }
 
   heartbeat(sessionId: string): Promise<HeartbeatOutcome> {
