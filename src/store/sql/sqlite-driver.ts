@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startBackgroundWorker } from './background-worker.js';
 import type { MigrationStep, SqlDriver, SqlExecutor } from './driver.js';
 import { SqliteSide } from './sqlite-side.js';
 import { WAL_SIZE_LIMIT, executor, openSqlite, statementCache } from './sqlite-connection.js';
@@ -332,7 +333,7 @@ parentPort.on('message', ({ mode, seq }) => {
 `;
 
 function startCheckpointer(file: string, onGone: () => void): Worker {
-  const worker = new Worker(CHECKPOINT_WORKER, {
+  const worker = startBackgroundWorker(CHECKPOINT_WORKER, {
     eval: true,
     workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), walSizeLimit: WAL_SIZE_LIMIT },
   });

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startBackgroundWorker } from './background-worker.js';
 import type { SideAnswer, SideRequest } from './sqlite-side-worker.js';
 
 /** The code of the process warning emitted when the side connection stops on its own. */
@@ -104,9 +105,9 @@ export class SqliteSide {
  */
 function startWorker(file: string): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./sqlite-side-worker.js', here), { workerData: { file } });
+  if (!here.endsWith('.ts')) return startBackgroundWorker(new URL('./sqlite-side-worker.js', here), { workerData: { file } });
   const tsx = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./sqlite-side-worker.ts', here).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: { file } });
+  return startBackgroundWorker(boot, { eval: true, workerData: { file } });
 }
