@@ -54,5 +54,5 @@ function created(): void {
 
 function userSetsTheFlag(): boolean {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return given.some((a) => /^--(no-)?concurrent[-_]recompilation\b/.test(a));
+  return given.some((a) => /^--(no-)?concurrent[-_]recompilation(=|$)/.test(a));
 }
