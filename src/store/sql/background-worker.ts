@@ -17,8 +17,8 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
  * How: V8 decides whether an isolate compiles concurrently when it creates the isolate, from
  * its `--concurrent-recompilation` flag. The flag is off while a worker's isolate is being
  * created (until the worker is online, or failed) and back on afterwards; the main isolate and
- * the helpers it uses are not affected. A process started with the flag set either way is left
- * as it is (and so are its workers).
+ * the helpers it uses are not affected. A process started with the flag set either way (or
+ * with a flag that implies it) is left as it is, and so are its workers.
  */
 export function startBackgroundWorker(url: string | URL, options: WorkerOptions): Worker {
   const toggled = !userSetsTheFlag();
@@ -54,5 +54,6 @@ function created(): void {
 
 function userSetsTheFlag(): boolean {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  return given.some((a) => /^--(no-)?concurrent[-_]recompilation(=|$)/.test(a));
+  // `--single-threaded` and `--predictable` imply the flag off: not to be undone either.
+  return given.some((a) => /^--((no-)?concurrent[-_]recompilation|single[-_]threaded|predictable)(=|$)/.test(a));
 }
