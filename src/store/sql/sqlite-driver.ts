@@ -50,6 +50,8 @@ export class SqliteDriver implements SqlDriver {
   private checkpoint: Promise<void> | null = null;
   /** Checkpoints failed since the last that succeeded (`CHECKPOINT_FAILING`). */
   private checkpointFailures = 0;
+  /** Upkeeps that skip the checkpoint while checkpoints keep failing (`CHECKPOINT_PAUSE_MAX`). */
+  private checkpointPause = 0;
   /** Write statements and rollbacks so far (`writeGeneration`). */
   private writes = 0;
   readonly writeGeneration = (): number => this.writes;
@@ -221,6 +223,10 @@ export class SqliteDriver implements SqlDriver {
     // Upkeep starts the side connection too, in the background, so that the first mass write
     // (a timeout storm's, say) does not wait for its worker to load.
     if (this.sideWanted && !this.side) void this.sideConnection().ready().catch(() => undefined);
+    if (this.checkpoint === null && this.checkpointPause > 0) {
+      this.checkpointPause--;
+      return Promise.resolve();
+    }
     this.checkpoint ??= this.checkpointInTwoSteps().finally(() => (this.checkpoint = null));
     return this.checkpoint;
   }
@@ -243,7 +249,11 @@ export class SqliteDriver implements SqlDriver {
     }
     // The next upkeep tries again; a failure now and then (a step timed out) is no news. One that
     // lasts is: the WAL grows until a checkpoint succeeds, and a restart must replay it all.
-    if (++this.checkpointFailures === CHECKPOINTS_FAILED_BEFORE_WARNING) {
+    // From then on the next tries back off, twice as long after each failure up to about a
+    // minute: a try after a worker that failed or exited starts another thread.
+    const beyond = ++this.checkpointFailures - CHECKPOINTS_FAILED_BEFORE_WARNING;
+    if (beyond >= 0) this.checkpointPause = Math.min(2 ** beyond, CHECKPOINT_PAUSE_MAX);
+    if (beyond === 0) {
       process.emitWarning(
         `the embedded store's checkpoints have failed ${CHECKPOINTS_FAILED_BEFORE_WARNING} times in a row (${failed}); the WAL file (${this.file}-wal) grows until one succeeds`,
         { code: CHECKPOINT_FAILING },
@@ -290,6 +300,8 @@ export class SqliteDriver implements SqlDriver {
 export const CHECKPOINT_FAILING = 'SEATKEEPER_CHECKPOINT_FAILING';
 /** Checkpoints (one per upkeep, about a second apart) failed in a row before the warning. */
 export const CHECKPOINTS_FAILED_BEFORE_WARNING = 5;
+/** Most upkeeps skipped between two checkpoints that fail (about a minute). */
+export const CHECKPOINT_PAUSE_MAX = 60;
 
 /** Most transactions, and longest time, one group commit may take. */
 const MAX_BATCH = 64;
