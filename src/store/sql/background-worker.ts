@@ -2,6 +2,15 @@ import v8 from 'node:v8';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
+ * Whether `startBackgroundWorker` toggles `--concurrent-recompilation` at all: not in a process
+ * started with that flag set either way, nor with `--single-threaded` or `--predictable`,
+ * which imply it off (not to be undone either).
+ */
+const TOGGLE = ![...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+  /^--((no-)?concurrent[-_]recompilation|single[-_]threaded|predictable)(=|$)/.test(a),
+);
+
+/**
  * Starts a worker thread of the embedded store (the side connection, the checkpoint) whose
  * JavaScript engine compiles its optimised code on the worker's own thread, at the worker's
  * own low priority, instead of on V8's shared helper threads, which run at the process's.
@@ -21,27 +30,25 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
  * with a flag that implies it) is left as it is, and so are its workers.
  */
 export function startBackgroundWorker(url: string | URL, options: WorkerOptions): Worker {
-  const toggled = !userSetsTheFlag();
-  if (toggled && starting++ === 0) v8.setFlagsFromString('--no-concurrent-recompilation');
+  if (!TOGGLE) return new Worker(url, options);
+  if (starting++ === 0) v8.setFlagsFromString('--no-concurrent-recompilation');
   let worker: Worker;
   try {
     worker = new Worker(url, options);
   } catch (e) {
-    if (toggled) created();
+    created();
     throw e;
   }
-  if (toggled) {
-    let done = false;
-    const once = () => {
-      if (done) return;
-      done = true;
-      created();
-    };
-    // 'online': the worker runs JavaScript, so its isolate exists.
-    worker.once('online', once);
-    worker.once('error', once);
-    worker.once('exit', once);
-  }
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    created();
+  };
+  // 'online': the worker runs JavaScript, so its isolate exists. A worker that fails before
+  // that exits (an 'error' is followed by 'exit'); the caller hears the error itself.
+  worker.once('online', once);
+  worker.once('exit', once);
   return worker;
 }
 
@@ -50,10 +57,4 @@ let starting = 0;
 
 function created(): void {
   if (--starting === 0) v8.setFlagsFromString('--concurrent-recompilation');
-}
-
-function userSetsTheFlag(): boolean {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  // `--single-threaded` and `--predictable` imply the flag off: not to be undone either.
-  return given.some((a) => /^--((no-)?concurrent[-_]recompilation|single[-_]threaded|predictable)(=|$)/.test(a));
 }
