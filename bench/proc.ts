@@ -50,6 +50,20 @@ export function writeCalls(pid: number): number | null {
   }
 }
 
+/**
+ * CPU time the calling thread has run, in ms, from /proc/thread-self/schedstat (nanoseconds,
+ * unlike /proc's clock ticks), or null if unreadable. Called on the event loop, it tells the
+ * event loop's share of a process whose worker threads also run.
+ */
+export function threadCpuMs(): number | null {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Resident set size of a process in KiB (VmRSS), or null. */
 export function rssKiB(pid: number): number | null {
   try {
