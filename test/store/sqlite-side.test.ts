@@ -4,9 +4,11 @@
  * mutex, while the event loop goes on. Reads need not wait for them, writes do, and without
  * the worker the same operation runs on the main connection.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { oneSeat, type OneSeat } from '../helpers/one-seat.js';
 import { SqliteDriver } from '../../src/store/sql/sqlite-driver.js';
@@ -180,3 +182,30 @@ it('says nothing when it is closed on purpose', async () => {
     process.off('warning', heard);
   }
 });
+
+it('keeps a program alive while an operation is under way, and not once it is idle', async () => {
+  // A program that runs a side operation last and never closes the store: it must neither
+  // exit before the answer (Node ends an unsettled top-level await with code 13) nor hang
+  // after it (execFile's timeout would kill it).
+  const dir = mkdtempSync(join(tmpdir(), 'seatkeeper-side-exit-'));
+  try {
+    const src = (m: string) => JSON.stringify(new URL(`../../src/store/sql/${m}`, import.meta.url).href);
+    const script = join(dir, 'script.mjs');
+    writeFileSync(
+      script,
+      `import { SqliteDriver } from ${src('sqlite-driver.ts')};
+import { SqlStore } from ${src('sql-store.ts')};
+const store = new SqlStore(new SqliteDriver(${JSON.stringify(join(dir, 'seatkeeper.db'))}));
+await store.migrate();
+const r = await store.expireSessions(['ses_none'], ${NOW});
+console.log('answered', JSON.stringify(r));
+`,
+    );
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 });
+    expect(stdout.trim()).toBe('answered {"expired":[],"events":[]}');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 40_000);

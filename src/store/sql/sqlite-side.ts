@@ -49,7 +49,7 @@ export class SqliteSide {
     const worker = (this.worker ??= this.start());
     const seq = ++this.seq;
     return new Promise<unknown>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      this.expect(worker, seq, { resolve, reject });
       const m: SideRequest = { seq, op, args };
       worker.postMessage(m);
     });
@@ -62,16 +62,25 @@ export class SqliteSide {
     await w?.terminate();
   }
 
+  /**
+   * Waits for answer `seq`. The worker keeps the process alive only while an answer is awaited:
+   * a program whose last work is a side operation does not exit before it settles, and an idle
+   * side connection does not keep a program that forgot to close the store from exiting. (A
+   * worker's 'message' listener refs its port whatever `unref()` said before, so this is
+   * explicit.)
+   */
+  private expect(worker: Worker, seq: number, p: { resolve: (v: unknown) => void; reject: (e: unknown) => void }): void {
+    if (this.pending.size === 0) worker.ref();
+    this.pending.set(seq, p);
+  }
+
   private start(): Worker {
-    this.started = new Promise<void>((resolve, reject) => this.pending.set(0, { resolve: () => ((this.isReady = true), resolve()), reject }));
-    // Heard by whoever waits for it; a start that fails also fails the operations sent.
-    this.started.catch(() => undefined);
     const worker = startWorker(this.file);
-    worker.unref();
     worker.on('message', (a: SideAnswer) => {
       const p = this.pending.get(a.seq);
       if (!p) return;
       this.pending.delete(a.seq);
+      if (this.pending.size === 0) worker.unref();
       if (a.ok) p.resolve(a.value);
       else p.reject(Object.assign(new Error(a.error.message), a.error.code === undefined ? {} : { code: a.error.code }));
     });
@@ -94,6 +103,10 @@ export class SqliteSide {
     };
     worker.on('error', fail);
     worker.on('exit', fail);
+    worker.unref();
+    this.started = new Promise<void>((resolve, reject) => this.expect(worker, 0, { resolve: () => ((this.isReady = true), resolve()), reject }));
+    // Heard by whoever waits for it; a start that fails also fails the operations sent.
+    this.started.catch(() => undefined);
     return worker;
   }
 }
