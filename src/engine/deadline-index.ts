@@ -96,9 +96,19 @@ export class DeadlineIndex<K> {
         continue;
       }
       due.push(top.key);
-      this.delete(top.key);
+      this.removeTop(top);
     }
     return due;
+  }
+
+  /** `delete` of the top entry, which needs no lookup to find. */
+  private removeTop(top: Entry<K>): void {
+    this.entries.delete(top.key);
+    const last = this.heap.pop()!;
+    if (last === top) return;
+    this.heap[0] = last;
+    last.i = 0;
+    this.down(0);
   }
 
   /** Whether an entry's (old or current) time is at or before `now`: `popDue` has work. */
