@@ -50,6 +50,15 @@ it('expires on the side connection, and the main connection reads what it wrote'
   transactions.mockRestore();
 });
 
+it('answers which of a batch it expired, in the caller’s ids, leaving out unknown and ended ones', async () => {
+  await t.store.updateLicense(t.account, t.license, { seats: 3 }, NOW);
+  const [a, b, c] = [await held(), await held(), await held()];
+  expect((await t.store.expireSessions([b.sessionId], NOW + 31_000)).expired).toEqual([b.sessionId]);
+  const r = await t.store.expireSessions(['ses_unknown', c.sessionId, b.sessionId, a.sessionId], NOW + 31_000);
+  expect(r.expired.sort()).toEqual([a.sessionId, c.sessionId].sort());
+  expect(r.events.filter((e) => e.type === 'lease.ended').map((e) => e.leaseId).sort()).toEqual([a.leaseId, c.leaseId].sort());
+});
+
 it('fires due lease timers on the side connection, and asks nothing of it while none is due', async () => {
   const g = await t.store.acquire({ ...t.request(), hold: 'until-reset' }, NOW);
   if (g.kind !== 'granted') throw new Error('expected a grant');

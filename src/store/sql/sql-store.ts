@@ -203,7 +203,7 @@ export class SqlStore extends SqlSetupStore implements Store {
 
   expireSessions(ids: string[], now: number): Promise<{ expired: string[]; events: LeaseEvent[] }> {
     if (this.shared) return this.db.transaction((tx) => leaseOps.expireSessions(tx, ids, now, now - this.expiryGraceMs));
-    return this.aside('expireSessions', ids, now);
+    return this.aside('expireSessions', ids, now).then((r) => ({ expired: r.expired.map((i) => ids[i]!), events: r.events }));
   }
 
   /**

@@ -16,7 +16,13 @@ export interface SideRequest {
   op: string;
   args: readonly unknown[];
 }
-export type SideAnswer = { seq: number; ok: true; value: unknown } | { seq: number; ok: false; error: { message: string; code?: unknown } };
+/**
+ * An operation's result crosses as JSON text (`undefined` as no text), not as a structured
+ * clone: the event loop parses an expiry batch's events in about half the time V8's
+ * deserializer takes to build them (docs/architecture.md, session 17). The results are plain
+ * data (ids, numbers, lease events whose data is stored as JSON).
+ */
+export type SideAnswer = { seq: number; ok: true; json?: string } | { seq: number; ok: false; error: { message: string; code?: unknown } };
 
 const { file } = workerData as { file: string };
 const db = openSqlite(file);
@@ -46,7 +52,7 @@ async function run({ seq, op, args }: SideRequest): Promise<SideAnswer> {
   try {
     const value = await fn(tx, ...args);
     stmt('COMMIT').run();
-    return { seq, ok: true, value };
+    return value === undefined ? { seq, ok: true } : { seq, ok: true, json: JSON.stringify(value) };
   } catch (e) {
     if (db.inTransaction) db.exec('ROLLBACK');
     const err = e as { message?: unknown; code?: unknown };
@@ -54,7 +60,7 @@ async function run({ seq, op, args }: SideRequest): Promise<SideAnswer> {
   }
 }
 
-parentPort?.postMessage({ seq: 0, ok: true, value: null } satisfies SideAnswer);
+parentPort?.postMessage({ seq: 0, ok: true } satisfies SideAnswer);
 
 // One at a time, in order (the main thread sends one at a time anyway).
 let last: Promise<unknown> = Promise.resolve();

@@ -81,7 +81,7 @@ export class SqliteSide {
       if (!p) return;
       this.pending.delete(a.seq);
       if (this.pending.size === 0) worker.unref();
-      if (a.ok) p.resolve(a.value);
+      if (a.ok) p.resolve(a.json === undefined ? undefined : JSON.parse(a.json));
       else p.reject(Object.assign(new Error(a.error.message), a.error.code === undefined ? {} : { code: a.error.code }));
     });
     const fail = (e: unknown) => {
