@@ -55,6 +55,8 @@ export class EventHub {
   }
 
   publish(events: readonly LeaseEvent[]): void {
+    // No stream open (a server nobody watches): no lookups per event.
+    if (this.byLease.size === 0 && this.byAccount.size === 0) return;
     for (const e of events) {
       for (const fn of this.byLease.get(e.leaseId) ?? []) fn(e);
       for (const fn of this.byAccount.get(e.accountId) ?? []) fn(e);

@@ -3,6 +3,8 @@ import { leaseJson } from './serialize.js';
 
 /** A lease as the cache knows it; its sessions' entries point at it, so a hit is one lookup. */
 interface LeaseView {
+  /** The lease's id, its key in `leases`. */
+  id: string;
   /** Null once the lease changed: its sessions miss until one is put again. */
   lease: Lease | null;
   /** The lease as API JSON text, built once per change rather than per heartbeat. */
@@ -48,7 +50,7 @@ export class HeartbeatCache {
       view.lease = lease;
       view.text = undefined;
     } else {
-      view = { lease, text: undefined, sessions: new Set() };
+      view = { id: lease.id, lease, text: undefined, sessions: new Set() };
       this.leases.set(lease.id, view);
     }
     view.sessions.add(session.id);
@@ -70,16 +72,26 @@ export class HeartbeatCache {
     this.leases.delete(leaseId);
   }
 
-  /** A session ended (its lease's session count changed too). */
+  /**
+   * A session ended (its lease's session count changed too). A cached session leads to its
+   * lease's view without a lookup in `leases` (a storm drops thousands of sessions at once).
+   */
   dropSession(sessionId: string, leaseId: string | null): void {
-    const lid = leaseId ?? this.sessions.get(sessionId)?.session.leaseId ?? null;
-    this.sessions.delete(sessionId);
-    if (lid === null) return;
-    const view = this.leases.get(lid);
-    if (!view) return;
+    const entry = this.sessions.get(sessionId);
+    if (entry) {
+      this.sessions.delete(sessionId);
+      this.unlink(entry.view, sessionId);
+    }
+    if (leaseId !== null && leaseId !== entry?.view.id) {
+      const view = this.leases.get(leaseId);
+      if (view) this.unlink(view, sessionId);
+    }
+  }
+
+  private unlink(view: LeaseView, sessionId: string): void {
     forget(view);
     view.sessions.delete(sessionId);
-    if (view.sessions.size === 0) this.leases.delete(lid);
+    if (view.sessions.size === 0) this.leases.delete(view.id);
   }
 
   clearLeases(): void {

@@ -80,6 +80,8 @@ describe('mass expiry', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(1200);
     expect(Math.max(...batches)).toBeLessThanOrEqual(500);
     expect(batches.length).toBeGreaterThanOrEqual(3);
+    // Each batch stopped being in flight once the store answered it.
+    expect((app.ctx.service as unknown as { expiring: unknown[] }).expiring).toEqual([]);
     const usage = await ts.store.usage(account.id, clock.now());
     expect(usage[0]?.inUse).toBe(1);
     expect((await ts.store.getLease(account.id, abandoned[0]!.lease.id))?.endReason).toBe('expired');

@@ -140,6 +140,26 @@ describe.each(kinds)('client life cycle ($name)', (kind) => {
     expect(await lease(a.body.lease.id)).toMatchObject({ status: 'ended', endReason: 'released' });
   });
 
+  it('counts ended leases by reason in /metrics, a batch of them as well as one', async () => {
+    await product({ key: 'display' }, 4);
+    const sessions = [];
+    for (let i = 0; i < 4; i++) sessions.push((await acquire({ product: 'display' })).body.session);
+    expect((await close(sessions[0])).status).toBe(204);
+    h.clock.advance(30_000);
+    await tick(); // the other three expire in one batch
+    const ended = async () => {
+      const text = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Object.fromEntries([...text.matchAll(/^seatkeeper_leases_ended_total\{reason="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    };
+    expect(await ended()).toEqual({ released: 1, expired: 3 });
+    // Events of several reasons in one call, interleaved: each is counted under its own.
+    const event = (leaseId: string, reason: string) => ({ seq: 0, accountId: 'acc_none', leaseId, type: 'lease.ended', data: { reason }, at: h.clock.now() });
+    h.app.ctx.service.publish([
+      event('lse_a', 'terminated'), event('lse_b', 'terminated'), event('lse_c', 'expired'), event('lse_d', 'terminated'), { ...event('lse_e', 'x'), type: 'lease.paused' },
+    ]);
+    expect(await ended()).toEqual({ released: 1, expired: 4, terminated: 3 });
+  });
+
   it('does not linger after a timeout', async () => {
     await product({ key: 'desk', seatModel: 'user-device', linger: 15 }, 1);
     const a = await acquire({ product: 'desk', device: 'pc' });

@@ -88,6 +88,12 @@ describe('HeartbeatCache', () => {
     // A session it never had: its named lease is dropped all the same.
     c.dropSession('s9', 'l1');
     expect(c.get('s2')).toBeUndefined();
+    // A lease's view is kept only while it has cached sessions.
+    const held = c as unknown as { leases: Map<string, unknown>; sessions: Map<string, unknown> };
+    expect([...held.leases.keys()]).toEqual(['l1']);
+    c.dropSession('s2', null);
+    expect(held.leases.size).toBe(0);
+    expect(held.sessions.size).toBe(0);
   });
 
   it('misses every lease after clearLeases, and hits again once put', () => {
