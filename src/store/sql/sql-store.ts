@@ -5,6 +5,7 @@ import type {
 } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { sideOps, type SideArgs, type SideOp, type SideResult } from './side-ops.js';
+import { unpackEvents } from './event-columns.js';
 import { isUniqueViolation } from './driver.js';
 import * as leaseOps from './lease-ops.js';
 import * as policyOps from './policy-ops.js';
@@ -203,7 +204,7 @@ export class SqlStore extends SqlSetupStore implements Store {
 
   expireSessions(ids: string[], now: number): Promise<{ expired: string[]; events: LeaseEvent[] }> {
     if (this.shared) return this.db.transaction((tx) => leaseOps.expireSessions(tx, ids, now, now - this.expiryGraceMs));
-    return this.aside('expireSessions', ids, now).then((r) => ({ expired: r.expired.map((i) => ids[i]!), events: r.events }));
+    return this.aside('expireSessions', ids, now).then((r) => ({ expired: r.expired.map((i) => ids[i]!), events: unpackEvents(r.events) }));
   }
 
   /**
@@ -311,7 +312,7 @@ export class SqlStore extends SqlSetupStore implements Store {
     // Every tick asks; most find nothing due, and a read says so without the side's round trip.
     // A daily reset can end thousands of leases at once: that is the side's work.
     if (!(await leaseOps.leaseTimersDue(this.db, now))) return [];
-    return this.aside('fireLeaseTimers', now, limit);
+    return unpackEvents(await this.aside('fireLeaseTimers', now, limit));
   }
 
   async sample(now: number): Promise<void> {
