@@ -38,5 +38,10 @@ describe('packEvents / unpackEvents', () => {
     expect(back).toEqual(events);
     back[0]!.data.reason = 'changed';
     expect(back[1]!.data.reason).toBe('expired');
+    // Data with objects inside: nothing is shared between two events either.
+    const nested = unpackEvents(packEvents([0, 1].map((i) => ({ ...events[i]!, data: { meta: { tag: 'a' }, list: [1] } }))));
+    (nested[0]!.data.meta as { tag: string }).tag = 'b';
+    (nested[0]!.data.list as number[]).push(2);
+    expect(nested[1]!.data).toEqual({ meta: { tag: 'a' }, list: [1] });
   });
 });

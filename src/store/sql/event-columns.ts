@@ -26,14 +26,19 @@ export function packEvents(events: readonly LeaseEvent[]): EventColumns {
   return c;
 }
 
-/** The events `packEvents` was given, each with its own `data` object. */
+/**
+ * The events `packEvents` was given, each with its own `data`: a flat one (the usual: a reason,
+ * an id) is copied from one parse, one with objects inside is parsed again for each event.
+ */
 export function unpackEvents(c: EventColumns): LeaseEvent[] {
   const data = c.data.map((d) => JSON.parse(d) as Record<string, unknown>);
+  const flat = data.map((d) => Object.values(d).every((v) => v === null || typeof v !== 'object'));
   const events: LeaseEvent[] = new Array(c.leases.length);
   for (let i = 0, r = 0; i < events.length; i++, r += 5) {
+    const k = c.rows[r + 2]!;
     events[i] = {
       seq: c.rows[r + 3]!, accountId: c.accounts[c.rows[r]!]!, leaseId: c.leases[i]!, type: c.types[c.rows[r + 1]!]!,
-      data: { ...data[c.rows[r + 2]!] }, at: c.rows[r + 4]!,
+      data: flat[k] ? { ...data[k] } : (JSON.parse(c.data[k]!) as Record<string, unknown>), at: c.rows[r + 4]!,
     };
   }
   return events;
