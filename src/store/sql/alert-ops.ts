@@ -10,7 +10,7 @@ import type { Alert, AlertCheck, AlertCondition, Delivery, DeliveryStatus, DueDe
 import { skipLockedClause, type Row, type SqlExecutor } from './driver.js';
 import { appendEvent } from './policy-ops.js';
 import { json, num, numOrNull, paged, str, strOrNull } from './rows.js';
-import { IN_USE_SQL } from './seats.js';
+import { inUseSql } from './seats.js';
 
 export type NewId = (prefix: string) => string;
 
@@ -52,7 +52,7 @@ interface Subject {
 async function subjects(tx: SqlExecutor, accountId: string): Promise<Subject[]> {
   const out: Subject[] = [];
   const lics = await tx.all<Row>(
-    `SELECT li.id, li.name, li.product_id, p.key AS product_key, p.seat_model, li.enforcement, li.seats, li.exceptions, li.exception_quota, ${IN_USE_SQL} AS in_use
+    `SELECT li.id, li.name, li.product_id, p.key AS product_key, p.seat_model, li.enforcement, li.seats, li.exceptions, li.exception_quota, ${inUseSql(tx.dialect)} AS in_use
        FROM licenses li JOIN products p ON p.id = li.product_id WHERE li.account_id = ? ORDER BY li.id`,
     [accountId],
   );

@@ -12,7 +12,7 @@ import type {
   AccountSettings, AcquireOutcome, AcquireRequest, NoSeat, HeartbeatOutcome, Lease, LeaseEvent, LiveSession, Session,
 } from '../types.js';
 import { skipLockedClause, type Row, type SqlExecutor } from './driver.js';
-import { IN_USE_SQL, claimCandidateSeat, freeSeatSlowly, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
+import { inUseSql, claimCandidateSeat, freeSeatSlowly, freeSeats, freeSlotsSql, seatCandidates } from './seats.js';
 import { MAX_LIST, inList, slices } from './lists.js';
 import { quotaExhausted, quotaLimit } from '../../engine/metering.js';
 import { authoriseDevice, quotaUsed } from './metering-ops.js';
@@ -58,12 +58,13 @@ const CAPACITY_SQL = `(SELECT COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li
 const capacityParams = (productId: string, now: number) => [now, now, productId];
 
 /** Seats in use and valid capacity of a product, as two columns (`in_use`, `capacity`). */
-const LOAD_SQL = `(SELECT COALESCE(SUM(${IN_USE_SQL}), 0) FROM licenses li WHERE li.product_id = ?) AS in_use,
+const loadSql = (dialect: SqlExecutor['dialect']) => `(SELECT COALESCE(SUM(${inUseSql(dialect)}), 0) FROM licenses li WHERE li.product_id = ?) AS in_use,
   ${CAPACITY_SQL}`;
+const LOAD_SQL = { sqlite: loadSql('sqlite'), postgres: loadSql('postgres') };
 const loadParams = (productId: string, now: number) => [productId, ...capacityParams(productId, now)];
 
 async function productLoad(tx: SqlExecutor, productId: string, now: number): Promise<{ inUse: number; capacity: number }> {
-  const r = await tx.get<Row>(`SELECT ${LOAD_SQL}`, loadParams(productId, now));
+  const r = await tx.get<Row>(`SELECT ${LOAD_SQL[tx.dialect]}`, loadParams(productId, now));
   return { inUse: num(r?.in_use ?? 0), capacity: num(r?.capacity ?? 0) };
 }
 
@@ -187,7 +188,7 @@ export const FREE_SLOTS_COUNTED = 16;
 /**
  * One read. When no slot below a license's limit is free, every one of them is held, so the
  * seats in use are the limits plus any held slots beyond them (seats lowered while held): the
- * same figure as counting the held slots (`IN_USE_SQL`), without reading them all.
+ * same figure as counting the held slots (`inUseSql`), without reading them all.
  */
 export async function readFullness(db: SqlExecutor, accountId: string, productId: string, now: number, userId: string | null = null): Promise<Fullness> {
   const own = userId !== null && db.dialect === 'postgres';
@@ -300,7 +301,7 @@ async function noSeat(tx: SqlExecutor, req: AcquireRequest, key: string | null, 
   let settingsText = known?.settings ?? '';
   if (!load) {
     const acc = await tx.get<Row>(
-      `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings, ${LOAD_SQL}`,
+      `SELECT (SELECT settings FROM accounts WHERE id = ?) AS settings, ${LOAD_SQL[tx.dialect]}`,
       [req.accountId, ...loadParams(product.id, now)],
     );
     load = { inUse: num(acc!.in_use ?? 0), capacity: num(acc!.capacity ?? 0) };

@@ -7,7 +7,7 @@ import type { ProductUsage, Ticket } from '../types.js';
 import type { Row, SqlExecutor } from './driver.js';
 import { json, num, str, strOrNull } from './rows.js';
 import { quotaLimit } from '../../engine/metering.js';
-import { IN_USE_SQL } from './seats.js';
+import { inUseSql } from './seats.js';
 import { openMaxReached } from './policy-ops.js';
 
 /**
@@ -20,7 +20,7 @@ import { openMaxReached } from './policy-ops.js';
 export async function sample(db: SqlExecutor, now: number): Promise<void> {
   const rows = await db.all<Row>(
     `SELECT p.id AS product_id, p.account_id, a.timezone,
-            COALESCE(SUM(${IN_USE_SQL}), 0) AS n,
+            COALESCE(SUM(${inUseSql(db.dialect)}), 0) AS n,
             COALESCE(SUM(CASE WHEN (li.starts_at IS NULL OR li.starts_at <= ?) AND (li.expires_at IS NULL OR li.expires_at > ?) THEN li.seats ELSE 0 END), 0) AS capacity
        FROM products p JOIN accounts a ON a.id = p.account_id LEFT JOIN licenses li ON li.product_id = p.id
       GROUP BY p.id, p.account_id, a.timezone`,
@@ -76,7 +76,7 @@ export async function usage(db: SqlExecutor, accountId: string, now: number): Pr
        LEFT JOIN daily_peaks d ON d.product_id = p.id AND d.day = ? WHERE p.account_id = ? ORDER BY p.id`,
     [day, accountId],
   );
-  const licenses = await db.all<Row>(`SELECT li.*, ${IN_USE_SQL} AS in_use FROM licenses li WHERE li.account_id = ? ORDER BY li.id`, [accountId]);
+  const licenses = await db.all<Row>(`SELECT li.*, ${inUseSql(db.dialect)} AS in_use FROM licenses li WHERE li.account_id = ? ORDER BY li.id`, [accountId]);
   // Live leases of the kinds counted below only (partial index leases_live_special): the cost
   // grows neither with history nor with the regular leases.
   const kinds = await db.all<Row>(

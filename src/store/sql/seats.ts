@@ -14,9 +14,22 @@ import { inList } from './lists.js';
 /**
  * Seats in use of the license aliased `li`: held slots (by leases, or by device
  * activations), or for a soft license, which grants past its slots, its live leases.
+ *
+ * On SQLite the held slots are counted as they change, by triggers on `seat_slots`, into
+ * `licenses.held_slots` (migration `sqlite-held-slots`): reading them costs the same with 10 or
+ * 10,000 held, where `COUNT(*)` grew with them (a usage read and the tick's sampler took
+ * 1.4–2.4 ms of the event loop with 11,000 held; docs/architecture.md, session 17). One writer
+ * at a time, so the counter costs a claim one row update and no waiting. PostgreSQL counts the
+ * slots: there a counter would be one row that every claim on the license updates, the
+ * contention the slots exist to avoid.
  */
-export const IN_USE_SQL = `(CASE WHEN li.enforcement = 'soft'
-  THEN (SELECT COUNT(*) FROM leases sl WHERE sl.license_id = li.id AND sl.ended_at IS NULL)
+export function inUseSql(dialect: SqlExecutor['dialect']): string {
+  return dialect === 'sqlite' ? IN_USE_SQLITE : IN_USE_COUNTED;
+}
+
+const LIVE_LEASES = '(SELECT COUNT(*) FROM leases sl WHERE sl.license_id = li.id AND sl.ended_at IS NULL)';
+const IN_USE_SQLITE = `(CASE WHEN li.enforcement = 'soft' THEN ${LIVE_LEASES} ELSE li.held_slots END)`;
+const IN_USE_COUNTED = `(CASE WHEN li.enforcement = 'soft' THEN ${LIVE_LEASES}
   ELSE (SELECT COUNT(*) FROM seat_slots ss WHERE ss.license_id = li.id AND ss.lease_id IS NOT NULL) END)`;
 
 export interface SeatCandidate {

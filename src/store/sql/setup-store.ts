@@ -14,10 +14,13 @@ import {
   toProduct, toTeam, toUser,
 } from './rows.js';
 import { overageSeats } from '../../engine/seat.js';
-import { IN_USE_SQL, syncSlots } from './seats.js';
+import { inUseSql, syncSlots } from './seats.js';
 import { ReadCache } from './read-cache.js';
 
-export const LICENSE_SELECT = `SELECT li.*, p.key AS product_key, ${IN_USE_SQL} AS in_use FROM licenses li JOIN products p ON p.id = li.product_id`;
+const licenseSelect = (dialect: 'sqlite' | 'postgres') =>
+  `SELECT li.*, p.key AS product_key, ${inUseSql(dialect)} AS in_use FROM licenses li JOIN products p ON p.id = li.product_id`;
+/** Licenses with their product's key and their seats in use, per dialect. */
+export const LICENSE_SELECT = { sqlite: licenseSelect('sqlite'), postgres: licenseSelect('postgres') };
 const ENDPOINT_SELECT = `SELECT e.*, p.key AS product_key FROM endpoints e JOIN products p ON p.id = e.product_id`;
 
 /**
@@ -280,26 +283,26 @@ export abstract class SqlSetupStore {
       );
       await syncSlots(tx, id, l.seats + overageSeats(l.seats, l.overage));
       const events = await policyOps.offerSeats(tx, id, now);
-      const r = await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]);
+      const r = await tx.get<Row>(`${LICENSE_SELECT[tx.dialect]} WHERE li.id = ?`, [id]);
       return { ...toLicense(r!), events };
     });
   }
 
   async getLicense(accountId: string, id: string): Promise<License | undefined> {
-    const r = await this.db.get<Row>(`${LICENSE_SELECT} WHERE li.account_id = ? AND li.id = ?`, [accountId, id]);
+    const r = await this.db.get<Row>(`${LICENSE_SELECT[this.dialect]} WHERE li.account_id = ? AND li.id = ?`, [accountId, id]);
     return r && toLicense(r);
   }
 
   async listLicenses(accountId: string, page: Page, productId?: string): Promise<PageOf<License>> {
     const where = productId ? ' AND li.product_id = ?' : '';
     const params = productId ? [accountId, productId] : [accountId];
-    const rows = await this.list(`${LICENSE_SELECT} WHERE li.account_id = ?${where}`, params, page, 'li.id');
+    const rows = await this.list(`${LICENSE_SELECT[this.dialect]} WHERE li.account_id = ?${where}`, params, page, 'li.id');
     return paged(rows.map(toLicense), page);
   }
 
   updateLicense(accountId: string, id: string, patch: Partial<LicenseInput>, now: number): Promise<(License & { events: LeaseEvent[] }) | undefined> {
     return this.db.transaction(async (tx) => {
-      const r = await tx.get<Row>(`${LICENSE_SELECT} WHERE li.account_id = ? AND li.id = ?`, [accountId, id]);
+      const r = await tx.get<Row>(`${LICENSE_SELECT[tx.dialect]} WHERE li.account_id = ? AND li.id = ?`, [accountId, id]);
       if (!r) return undefined;
       const next = { ...toLicense(r), ...patch };
       if (next.productId !== str(r.product_id)) throw new ApiError('bad-request', 'a license cannot move to another product');
@@ -315,7 +318,7 @@ export abstract class SqlSetupStore {
       await syncSlots(tx, id, next.seats + overageSeats(next.seats, next.overage));
       const events = await policyOps.offerSeats(tx, id, now);
       events.push(...(await softOps.resuspend(tx, id, now)));
-      return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [id]))!), events };
+      return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT[tx.dialect]} WHERE li.id = ?`, [id]))!), events };
     });
   }
 

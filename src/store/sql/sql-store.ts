@@ -397,7 +397,7 @@ export class SqlStore extends SqlSetupStore implements Store {
   resetExceptions(accountId: string, licenseId: string, now: number): Promise<(License & { events: LeaseEvent[] }) | undefined> {
     return this.db.transaction(async (tx) => {
       if (!(await softOps.resetExceptions(tx, accountId, licenseId, now))) return undefined;
-      return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT} WHERE li.id = ?`, [licenseId]))!), events: [] };
+      return { ...toLicense((await tx.get<Row>(`${LICENSE_SELECT[tx.dialect]} WHERE li.id = ?`, [licenseId]))!), events: [] };
     });
   }
 
