@@ -58,16 +58,20 @@ export class DeadlineIndex<K> {
   delete(key: K): boolean {
     const entry = this.entries.get(key);
     if (entry === undefined) return false;
-    this.entries.delete(key);
-    const last = this.heap.pop()!;
-    if (last !== entry) {
-      const i = entry.i;
-      this.heap[i] = last;
-      last.i = i;
-      this.up(i);
-      this.down(i);
-    }
+    this.remove(entry);
     return true;
+  }
+
+  /** Takes out an entry already in hand (`popDue` holds the top: no lookup to find it). */
+  private remove(entry: Entry<K>): void {
+    this.entries.delete(entry.key);
+    const last = this.heap.pop()!;
+    if (last === entry) return;
+    const i = entry.i;
+    this.heap[i] = last;
+    last.i = i;
+    this.up(i);
+    this.down(i);
   }
 
   /** The earliest deadline, if any. */
@@ -96,19 +100,9 @@ export class DeadlineIndex<K> {
         continue;
       }
       due.push(top.key);
-      this.removeTop(top);
+      this.remove(top);
     }
     return due;
-  }
-
-  /** `delete` of the top entry, which needs no lookup to find. */
-  private removeTop(top: Entry<K>): void {
-    this.entries.delete(top.key);
-    const last = this.heap.pop()!;
-    if (last === top) return;
-    this.heap[0] = last;
-    last.i = 0;
-    this.down(0);
   }
 
   /** Whether an entry's (old or current) time is at or before `now`: `popDue` has work. */

@@ -49,7 +49,7 @@ export class SqliteSide {
     const worker = (this.worker ??= this.start());
     const seq = ++this.seq;
     return new Promise<unknown>((resolve, reject) => {
-      this.expect(worker, seq, { resolve, reject });
+      this.awaitAnswer(worker, seq, { resolve, reject });
       const m: SideRequest = { seq, op, args };
       worker.postMessage(m);
     });
@@ -69,7 +69,7 @@ export class SqliteSide {
    * worker's 'message' listener refs its port whatever `unref()` said before, so this is
    * explicit.)
    */
-  private expect(worker: Worker, seq: number, p: { resolve: (v: unknown) => void; reject: (e: unknown) => void }): void {
+  private awaitAnswer(worker: Worker, seq: number, p: { resolve: (v: unknown) => void; reject: (e: unknown) => void }): void {
     if (this.pending.size === 0) worker.ref();
     this.pending.set(seq, p);
   }
@@ -104,7 +104,7 @@ export class SqliteSide {
     worker.on('error', fail);
     worker.on('exit', fail);
     worker.unref();
-    this.started = new Promise<void>((resolve, reject) => this.expect(worker, 0, { resolve: () => ((this.isReady = true), resolve()), reject }));
+    this.started = new Promise<void>((resolve, reject) => this.awaitAnswer(worker, 0, { resolve: () => ((this.isReady = true), resolve()), reject }));
     // Heard by whoever waits for it; a start that fails also fails the operations sent.
     this.started.catch(() => undefined);
     return worker;
